@@ -9,6 +9,7 @@ values (numeric) or category labels with their counts (categorical). NaN, ±inf 
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -193,7 +194,7 @@ def _array_category_counts(array: npt.NDArray[Any]) -> CategoryCounts:
     pairs: list[tuple[str, int]] = []
     missing = 0
     for value, count in Counter(array.tolist()).items():
-        if value is None or (isinstance(value, float) and value != value):
+        if value is None or (isinstance(value, float) and math.isnan(value)):
             missing += count
         else:
             pairs.append((label_of(value), count))
