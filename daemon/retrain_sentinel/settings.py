@@ -1,0 +1,318 @@
+"""Loading the one YAML config: ``${VAR}`` expansion, ``RETRAIN_SENTINEL_*`` overrides, validation.
+
+Each part of the system owns the models of its own section (``triggers/policy.py`` the policy,
+``sources/settings.py`` the sources, ``alerts/settings.py`` the channels, ``store/settings.py`` the
+history database); this module only assembles them and checks what crosses sections (a watch
+naming a source or channel that does not exist). Every error names its path by model name —
+``models[fraud].policy.all[0].threshold: must be ≥ 0`` — and never echoes the input, which may be a
+secret.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from retrain_sentinel.durations import Duration
+from retrain_sentinel.errors import ConfigError, format_location, format_validation_message
+from retrain_sentinel.triggers.policy import (
+    POLICY_TAGS,
+    PolicyDefaults,
+    PolicyError,
+    PolicySpec,
+    build_policy,
+)
+
+__all__ = [
+    "CONFIG_ENV",
+    "ENV_PREFIX",
+    "HttpSettings",
+    "PerformanceSettings",
+    "ScheduleSettings",
+    "ServiceSettings",
+    "Settings",
+    "WatchSettings",
+    "config_path",
+    "expand_variables",
+    "load_settings",
+    "parse_settings",
+]
+
+ENV_PREFIX = "RETRAIN_SENTINEL_"
+CONFIG_ENV = "RETRAIN_SENTINEL_CONFIG"
+DEFAULT_CONFIG = "sentinel.yaml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, populate_by_name=True)
+
+
+class HttpSettings(_Section):
+    """Where ``/healthz``, ``/readyz`` and ``/metrics`` listen."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 9733
+
+
+class ServiceSettings(_Section):
+    lease_ttl: Duration = timedelta(seconds=30)
+    shutdown_grace: Duration = timedelta(seconds=20)
+    auto_migrate: bool = True
+
+    @field_validator("lease_ttl")
+    @classmethod
+    def _positive_ttl(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be > 0")
+        return value
+
+
+class ScheduleSettings(_Section):
+    """``{every: 1h}`` (slots anchored to the Unix epoch) or ``{cron: "*/15 * * * *"}``."""
+
+    every: Duration | None = None
+    cron: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ScheduleSettings:
+        if (self.every is None) == (self.cron is None):
+            raise ValueError("give exactly one of `every` or `cron`")
+        if self.every is not None and self.every <= timedelta(0):
+            raise ValueError("every: must be > 0")
+        if self.cron is not None:
+            try:
+                CronTrigger.from_crontab(self.cron)
+            except ValueError as exc:
+                raise ValueError(f"cron: invalid expression ({exc})") from None
+        return self
+
+    @property
+    def key(self) -> str:
+        """Watches with equal keys share one scheduler job."""
+        return f"every:{int(self.every.total_seconds())}" if self.every is not None else f"cron:{self.cron}"
+
+
+class PerformanceSettings(_Section):
+    """The watch's main quality metric; performance triggers default to it."""
+
+    metric: str = "val_loss"
+    mode: Literal["min", "max"] = "min"
+
+
+class WatchSettings(_Section):
+    """One model under watch (DESIGN §3). Source-specific selectors are checked by the source."""
+
+    name: Annotated[str, Field(min_length=1)]
+    source: str
+    model: str | None = None
+    baseline: dict[str, Any] | None = None
+    current_run: dict[str, Any] | None = None
+    counts: dict[str, Any] | None = None
+    metric_aliases: dict[str, str] = {}
+    performance: PerformanceSettings = PerformanceSettings()
+    min_samples: Annotated[int, Field(ge=0)] | None = None
+    stale_after: Duration | None = None
+    drift_source: str | None = None
+    schedule: ScheduleSettings = ScheduleSettings(every=timedelta(hours=1))
+    policy: PolicySpec = "balanced"
+    channels: list[str | dict[str, Any]] = []
+    for_: Annotated[int, Field(alias="for", ge=1)] = 1
+    resolve_after: Annotated[int, Field(ge=1)] = 1
+    error_after: Annotated[int, Field(ge=1)] = 3
+    link: str | None = None
+
+    @property
+    def registry_name(self) -> str:
+        return self.model or self.name
+
+    @property
+    def policy_defaults(self) -> PolicyDefaults:
+        return PolicyDefaults(
+            performance_metric=self.performance.metric,
+            performance_mode=self.performance.mode,
+            stale_after=self.stale_after,
+            min_samples=self.min_samples,
+        )
+
+    @property
+    def route_channels(self) -> list[str]:
+        return [r if isinstance(r, str) else str(r.get("channel")) for r in self.channels]
+
+
+_WATCH_DEFAULT_KEYS = frozenset(WatchSettings.model_fields) - {"name", "for_"} | {"for"}
+
+
+class Settings(BaseSettings):
+    """The whole config file (DESIGN §10). ``RETRAIN_SENTINEL_*`` variables override top-level keys."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        hide_input_in_errors=True,
+        populate_by_name=True,
+    )
+
+    database: str = "sqlite:///sentinel.db"
+    timezone: str = "UTC"
+    http: HttpSettings = HttpSettings()
+    retention: dict[str, Any] = {}
+    service: ServiceSettings = ServiceSettings()
+    delivery: dict[str, Any] = {}
+    sources: dict[str, dict[str, Any]] = {}
+    channels: dict[str, dict[str, Any]] = {}
+    defaults: dict[str, Any] = {}
+    models: list[WatchSettings] = []
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (env_settings, init_settings)  # the environment overrides the file
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r}") from None
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_defaults(cls, data: Any) -> Any:
+        """A model's own top-level keys replace the defaults' wholesale (no deep merge)."""
+        if not isinstance(data, dict):
+            return data
+        defaults = data.get("defaults") or {}
+        models = data.get("models")
+        if not isinstance(defaults, dict) or not isinstance(models, list):
+            return data
+        merged = [{**defaults, **m} if isinstance(m, dict) else m for m in models]
+        return {**data, "models": merged}
+
+    def watch(self, name: str) -> WatchSettings:
+        for watch in self.models:
+            if watch.name == name:
+                return watch
+        raise KeyError(name)
+
+
+def expand_variables(value: Any, environ: Mapping[str, str], path: str = "") -> Any:
+    """Replace ``${VAR}`` in every string; ``$${`` is a literal ``${``. Missing variables are errors."""
+    if isinstance(value, dict):
+        return {k: expand_variables(v, environ, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand_variables(v, environ, f"{path}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str) or "$" not in value:
+        return value
+    missing: list[str] = []
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(0) == "$${":
+            return "${"
+        name = match.group(1)
+        if name not in environ:
+            missing.append(name)
+            return ""
+        return environ[name]
+
+    result = re.sub(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}", substitute, value)
+    if missing:
+        raise ConfigError([(path, f"environment variable {name} is not set") for name in missing])
+    return result
+
+
+def _model_names(raw: Mapping[str, Any]) -> dict[tuple[Any, ...], list[str]]:
+    models = raw.get("models")
+    if not isinstance(models, list):
+        return {}
+    return {("models",): [m.get("name") if isinstance(m, dict) else None for m in models]}  # type: ignore[misc]
+
+
+def _problems(exc: ValidationError, raw: Mapping[str, Any]) -> list[tuple[str, str]]:
+    names = _model_names(raw)
+    return [
+        (format_location(error["loc"], skip=POLICY_TAGS, list_names=names), format_validation_message(error))
+        for error in exc.errors()
+    ]
+
+
+def _cross_check(settings: Settings) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for watch in settings.models:
+        where = f"models[{watch.name}]"
+        if watch.name in seen:
+            problems.append((where + ".name", f"duplicate model name {watch.name!r}"))
+        seen.add(watch.name)
+        if watch.source not in settings.sources:
+            problems.append((where + ".source", f"unknown source {watch.source!r}"))
+        if watch.drift_source is not None and watch.drift_source not in settings.sources:
+            problems.append((where + ".drift_source", f"unknown source {watch.drift_source!r}"))
+        for i, channel in enumerate(watch.route_channels):
+            if channel not in settings.channels:
+                problems.append((f"{where}.channels[{i}]", f"unknown channel {channel!r}"))
+        try:
+            build_policy(watch.policy, watch.policy_defaults)
+        except PolicyError as exc:
+            problems.append((f"{where}.policy" + (f".{exc.path}" if exc.path else ""), exc.message))
+    unknown_defaults = set(settings.defaults) - _WATCH_DEFAULT_KEYS
+    problems += [(f"defaults.{key}", "unknown key") for key in sorted(unknown_defaults)]
+    return problems
+
+
+def parse_settings(raw: Any, environ: Mapping[str, str] | None = None) -> Settings:
+    """Validate an already-parsed config document (after ``${VAR}`` expansion)."""
+    environ = os.environ if environ is None else environ
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError("the config must be a mapping of keys to values")
+    expanded = expand_variables(raw, environ)
+    try:
+        settings = Settings(**expanded)
+    except ValidationError as exc:
+        raise ConfigError(_problems(exc, expanded)) from None
+    problems = _cross_check(settings)
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def config_path(explicit: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Path:
+    """``-c PATH``, else ``$RETRAIN_SENTINEL_CONFIG``, else ``./sentinel.yaml``."""
+    environ = os.environ if environ is None else environ
+    return Path(explicit or environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read, expand and validate the config file; every problem becomes a ``ConfigError``."""
+    file = config_path(path, environ)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([(str(file), f"cannot read the config file: {exc.strerror or exc}")]) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "YAML"
+        raise ConfigError([(str(file), f"invalid YAML at {where}: {getattr(exc, 'problem', exc)}")]) from None
+    return parse_settings(raw, environ)
