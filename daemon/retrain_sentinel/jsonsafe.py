@@ -39,9 +39,9 @@ def jsonable(value: Any) -> Any:
     to_dict = getattr(value, "to_dict", None)
     if callable(to_dict):
         return jsonable(to_dict())
-    item = getattr(value, "item", None)  # numpy scalars
-    if callable(item):
-        return jsonable(item())
+    tolist = getattr(value, "tolist", None)  # numpy scalars and arrays (``item()`` fails on arrays)
+    if callable(tolist):
+        return jsonable(tolist())
     return str(value)
 
 

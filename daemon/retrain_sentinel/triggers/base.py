@@ -190,11 +190,14 @@ class LeafTrigger:
 
     ``stale_after`` and ``min_samples`` are watch-level guards: data older than ``stale_after`` or
     backed by fewer than ``min_samples`` samples cannot support a decision, so triggers that read
-    current data (``reads_current_data``) report undecided instead.
+    current data (``reads_current_data``) report undecided instead. ``min_samples`` guards only the
+    triggers whose score needs enough samples to mean anything (``needs_min_samples``): a small
+    count is exactly what the data-volume trigger measures, so it judges it instead.
     """
 
     kind: str = "leaf"
     reads_current_data: bool = True
+    needs_min_samples: bool = True
 
     def __init__(
         self,
@@ -237,7 +240,7 @@ class LeafTrigger:
                     f"Current data is stale: observed {age.total_seconds() / 3600:.1f} h ago "
                     f"(stale after {self.stale_after.total_seconds() / 3600:g} h)"
                 )
-        if self.min_samples is not None:
+        if self.min_samples is not None and self.needs_min_samples:
             samples = snapshot.sample_count
             if samples is None:
                 return f"Sample count unknown (min_samples {self.min_samples})"

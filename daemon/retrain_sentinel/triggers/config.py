@@ -84,6 +84,7 @@ class TriggerConfig:
 
 @dataclass
 class DriftTriggerConfig(TriggerConfig):
+    name: str = "drift_trigger"  # the trigger's own default name, so ``DriftTriggerConfig()`` works
     threshold: float = 0.15
     metric_name: str = "js_divergence"
     window_size: int = 1000
@@ -100,6 +101,7 @@ class DriftTriggerConfig(TriggerConfig):
 
 @dataclass
 class PerformanceTriggerConfig(TriggerConfig):
+    name: str = "performance_trigger"  # the trigger's own default name, so ``PerformanceTriggerConfig()`` works
     threshold: float = 0.05
     metric_name: str = "val_loss"
     mode: str = "min"
@@ -119,6 +121,7 @@ class PerformanceTriggerConfig(TriggerConfig):
 
 @dataclass
 class TimeTriggerConfig(TriggerConfig):
+    name: str = "time_trigger"  # the trigger's own default name, so ``TimeTriggerConfig()`` works
     interval_hours: float = 168.0
     last_training_time: str | None = None
 
@@ -134,6 +137,7 @@ class TimeTriggerConfig(TriggerConfig):
 
 @dataclass
 class DataVolumeTriggerConfig(TriggerConfig):
+    name: str = "data_volume_trigger"  # the trigger's own default name, so ``DataVolumeTriggerConfig()`` works
     threshold_samples: int | None = None
     threshold_percentage: float | None = 0.2
     baseline_count: int | None = None

@@ -54,7 +54,9 @@ class RetrainingTriggerManager:
     """Registers triggers by name and evaluates them together (any fired trigger fires the report).
 
     Safe to use from several threads: registration and evaluation share a lock for the trigger table
-    and the history, but triggers run outside it so a slow trigger does not block registration.
+    and the history, but triggers run outside it so a slow trigger does not block registration. The
+    report's timestamp is read and the report appended under the lock, so the history stays oldest
+    first even when threads evaluate at once.
     """
 
     def __init__(
@@ -144,7 +146,6 @@ class RetrainingTriggerManager:
             "metadata": metadata,
         }
         details = [self._run(name, trigger, arguments) for name, trigger in registered]
-        now = self.clock()
         if details:
             root: TriggerDetail | None = CompositeTrigger(
                 [t for _, t in registered], "OR", name="manager"
@@ -152,16 +153,16 @@ class RetrainingTriggerManager:
         else:
             root = None
         meta = dict(metadata or {})
-        report = build_report(
-            root,
-            details,
-            now,
-            model=meta.get("model") or meta.get("model_id"),
-            policy=" OR ".join(name for name, _ in registered) or None,
-        )
-        if root is None:
-            report.recommendations = ["No action needed: no triggers are registered."]
-        with self._lock:
+        with self._lock:  # timestamp and append together: the history is in time order
+            report = build_report(
+                root,
+                details,
+                self.clock(),
+                model=meta.get("model") or meta.get("model_id"),
+                policy=" OR ".join(name for name, _ in registered) or None,
+            )
+            if root is None:
+                report.recommendations = ["No action needed: no triggers are registered."]
             self.trigger_history.append(report)
         if report.triggered and self.experiment_db is not None:
             self._log_event(report)

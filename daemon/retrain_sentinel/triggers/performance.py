@@ -90,6 +90,7 @@ class PerformanceTrigger(LeafTrigger):
 
         relative_problem: str | None = None
         change: float | None = None
+        baseline: float | None = None
         if baseline_metrics is None:
             relative_problem = "Missing baseline metrics"
         elif self.metric_name not in baseline_metrics:
@@ -115,7 +116,7 @@ class PerformanceTrigger(LeafTrigger):
             and change is not None
             and change > self.critical_threshold
         )
-        reason = self._reason(current, metrics.get("baseline"), change, breach, fired)
+        reason = self._reason(current, baseline, change, breach, fired)
         return self.detail(
             triggered=fired,
             reason=reason + (f" (critical above {self.critical_threshold:.1%})" if critical else ""),
@@ -126,10 +127,12 @@ class PerformanceTrigger(LeafTrigger):
         )
 
     def _reason(
-        self, current: float, baseline: Any, change: float | None, breach: str | None, fired: bool
+        self, current: float, baseline: float | None, change: float | None, breach: str | None, fired: bool
     ) -> str:
+        # ``baseline`` is the parsed number: a raw value may be a numeric string ("0.40") that
+        # cannot be formatted as a float.
         parts: list[str] = []
-        if change is not None:
+        if change is not None and baseline is not None:
             move = f"{self.metric_name} {baseline:.4g} → {current:.4g}"
             if change > self.threshold:
                 parts.append(
@@ -141,6 +144,6 @@ class PerformanceTrigger(LeafTrigger):
                 )
         if breach is not None:
             parts.append(f"Performance degradation: {breach}")
-        elif not fired and change is None:
-            parts.append(f"Performance stable: {self.metric_name} = {current:.4g} within bounds")
+        # No other case: without a relative change and without a breach the verdict is undecided,
+        # returned before the reason is written.
         return "; ".join(parts)

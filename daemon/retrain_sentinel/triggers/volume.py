@@ -23,6 +23,7 @@ class DataVolumeTrigger(LeafTrigger):
     """
 
     kind = "data_volume"
+    needs_min_samples = False
 
     def __init__(
         self,
