@@ -117,8 +117,9 @@ def category_counts(column: Any) -> CategoryCounts:
     if is_numeric(column):
         numbers = numeric_values(column)
         distinct, counts = np.unique(numbers.values, return_counts=True)
-        return CategoryCounts(tuple(label_of(v) for v in distinct.tolist()), counts.astype(np.int64),
-                              numbers.missing)
+        return CategoryCounts(
+            tuple(label_of(v) for v in distinct.tolist()), counts.astype(np.int64), numbers.missing
+        )
     if _is_arrow_array(column):
         return _arrow_category_counts(column)
     if hasattr(column, "value_counts") and hasattr(column, "isna"):
@@ -188,7 +189,9 @@ def _array_category_counts(array: npt.NDArray[Any]) -> CategoryCounts:
         raise ValueError(f"a column must be one-dimensional, got shape {array.shape}")
     if array.dtype.kind in ("U", "S", "b"):
         distinct, counts = np.unique(array, return_counts=True)
-        return _merge_labels([(label_of(v), int(c)) for v, c in zip(distinct.tolist(), counts, strict=True)], 0)
+        return _merge_labels(
+            [(label_of(v), int(c)) for v, c in zip(distinct.tolist(), counts, strict=True)], 0
+        )
     # Object arrays may mix None, NaN and strings, which cannot be sorted: count by hashing
     # (Counter's loop runs in C), then sort the few distinct keys out.
     pairs: list[tuple[str, int]] = []

@@ -228,13 +228,24 @@ class _Column:
             if exact and current_values is not None and reference.values is not None:
                 outcome.score, outcome.p_value = ks(reference.values.values, current_values.values)
             else:
-                statistic, p_value = binned_ks(outcome.reference_counts[None, :], outcome.current_counts[None, :])
-                outcome.score, outcome.p_value, outcome.approximate = float(statistic[0]), float(p_value[0]), True
+                statistic, p_value = binned_ks(
+                    outcome.reference_counts[None, :], outcome.current_counts[None, :]
+                )
+                outcome.score, outcome.p_value, outcome.approximate = (
+                    float(statistic[0]),
+                    float(p_value[0]),
+                    True,
+                )
         elif outcome.method == "wasserstein":
             if exact and current_values is not None and reference.values is not None:
-                outcome.score = wasserstein(reference.values.values, current_values.values, reference.profile.std)
+                outcome.score = wasserstein(
+                    reference.values.values, current_values.values, reference.profile.std
+                )
             else:
-                outcome.score, outcome.approximate = binned_wasserstein(reference.profile, current_profile), True
+                outcome.score, outcome.approximate = (
+                    binned_wasserstein(reference.profile, current_profile),
+                    True,
+                )
 
     def _categorical(self, reference: _Side, outcome: _Outcome) -> None:
         assert isinstance(reference.profile, CategoricalProfile)  # noqa: S101 - _Side guarantees it

@@ -112,11 +112,15 @@ def kl_div(reference: CountMatrix, current: CountMatrix) -> FloatArray:
 
 def hellinger(reference: CountMatrix, current: CountMatrix) -> FloatArray:
     p, q = proportions(reference), proportions(current)
-    return np.asarray(np.sqrt(np.square(np.sqrt(p) - np.sqrt(q)).sum(axis=1)) / math.sqrt(2), dtype=np.float64)
+    return np.asarray(
+        np.sqrt(np.square(np.sqrt(p) - np.sqrt(q)).sum(axis=1)) / math.sqrt(2), dtype=np.float64
+    )
 
 
 def tvd(reference: CountMatrix, current: CountMatrix) -> FloatArray:
-    return np.asarray(0.5 * np.abs(proportions(reference) - proportions(current)).sum(axis=1), dtype=np.float64)
+    return np.asarray(
+        0.5 * np.abs(proportions(reference) - proportions(current)).sum(axis=1), dtype=np.float64
+    )
 
 
 def linf(reference: CountMatrix, current: CountMatrix) -> FloatArray:
@@ -235,7 +239,9 @@ def binned_ks(reference: CountMatrix, current: CountMatrix) -> tuple[FloatArray,
     cur = np.asarray(current, np.float64)
     n, m = ref.sum(axis=1), cur.sum(axis=1)
     statistic = np.abs(np.cumsum(ref, axis=1) / n[:, None] - np.cumsum(cur, axis=1) / m[:, None]).max(axis=1)
-    p_values = [ks_asymptotic_p_value(float(d), int(a), int(b)) for d, a, b in zip(statistic, n, m, strict=True)]
+    p_values = [
+        ks_asymptotic_p_value(float(d), int(a), int(b)) for d, a, b in zip(statistic, n, m, strict=True)
+    ]
     return np.asarray(statistic, dtype=np.float64), np.asarray(p_values, dtype=np.float64)
 
 

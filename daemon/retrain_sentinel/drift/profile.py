@@ -84,9 +84,16 @@ class NumericProfile:
             )
         n_a, n_b = self.count, other.count
         if n_b == 0 or n_a == 0:
-            moments = (self if n_b == 0 else other)
-            return NumericProfile(self.edges, self.counts + other.counts, self.missing + other.missing,
-                                  moments.minimum, moments.maximum, moments.mean, moments.variance)
+            moments = self if n_b == 0 else other
+            return NumericProfile(
+                self.edges,
+                self.counts + other.counts,
+                self.missing + other.missing,
+                moments.minimum,
+                moments.maximum,
+                moments.mean,
+                moments.variance,
+            )
         n = n_a + n_b
         delta = other.mean - self.mean
         mean = self.mean + delta * n_b / n
@@ -119,8 +126,15 @@ class NumericProfile:
         counts = np.array(data["counts"], dtype=np.int64)
         if counts.shape != (edges.size + 1,):
             raise ProfileFormatError(f"{edges.size} edges need {edges.size + 1} counts, got {counts.size}")
-        return cls(edges, counts, int(data["missing"]), _decode_float(data["min"]),
-                   _decode_float(data["max"]), _decode_float(data["mean"]), _decode_float(data["variance"]))
+        return cls(
+            edges,
+            counts,
+            int(data["missing"]),
+            _decode_float(data["min"]),
+            _decode_float(data["max"]),
+            _decode_float(data["mean"]),
+            _decode_float(data["variance"]),
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -282,7 +296,9 @@ class Profile:
         return cls.from_dict(data)
 
 
-def select_columns(available: Iterable[str], columns: Iterable[str] | None, exclude: Iterable[str]) -> list[str]:
+def select_columns(
+    available: Iterable[str], columns: Iterable[str] | None, exclude: Iterable[str]
+) -> list[str]:
     """The columns to use: those asked for (in that order) or all, minus the excluded ones."""
     names = list(available) if columns is None else list(columns)
     excluded = set(exclude)
@@ -298,8 +314,9 @@ def infer_kind(column: Any, given: Kind | None = None) -> Kind:
     return "numeric" if is_numeric(column) else "categorical"
 
 
-def profile_column(column: Any, *, kind: Kind | None = None, bins: int = DEFAULT_BINS,
-                   top_k: int = DEFAULT_TOP_K) -> ColumnProfile:
+def profile_column(
+    column: Any, *, kind: Kind | None = None, bins: int = DEFAULT_BINS, top_k: int = DEFAULT_TOP_K
+) -> ColumnProfile:
     """Profile one column; a numeric one with few distinct values is profiled as categories."""
     if infer_kind(column, kind) == "categorical":
         return categorical_profile(category_counts(column), top_k)
@@ -352,14 +369,22 @@ def numeric_profile(values: NumericValues, edges: FloatArray) -> NumericProfile:
     """Counts and moments of finite values on the given edges."""
     data = values.values
     if data.size == 0:
-        return NumericProfile(edges, np.zeros(edges.size + 1, dtype=np.int64), values.missing,
-                              math.nan, math.nan, math.nan, math.nan)
+        return NumericProfile(
+            edges,
+            np.zeros(edges.size + 1, dtype=np.int64),
+            values.missing,
+            math.nan,
+            math.nan,
+            math.nan,
+            math.nan,
+        )
     if values.is_sorted:
         low, high = float(data[0]), float(data[-1])
     else:
         low, high = float(data.min()), float(data.max())
-    return NumericProfile(edges, bin_counts(values, edges), values.missing, low, high,
-                          float(data.mean()), float(data.var()))
+    return NumericProfile(
+        edges, bin_counts(values, edges), values.missing, low, high, float(data.mean()), float(data.var())
+    )
 
 
 def categorical_profile(counts: CategoryCounts, top_k: int = DEFAULT_TOP_K) -> CategoricalProfile:

@@ -41,7 +41,9 @@ class FeatureDrift:
     @property
     def missing_share_change(self) -> float:
         """Share of missing values in the current data minus that in the reference."""
-        return _share(self.current_missing, self.current_size) - _share(self.reference_missing, self.reference_size)
+        return _share(self.current_missing, self.current_size) - _share(
+            self.reference_missing, self.reference_size
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -104,7 +106,9 @@ class DriftResult:
     @property
     def js_divergence(self) -> float | None:
         """The largest per-feature Jensen–Shannon distance (the original system's metric)."""
-        values = [f.js_distance for f in self.decided if f.js_distance is not None and math.isfinite(f.js_distance)]
+        values = [
+            f.js_distance for f in self.decided if f.js_distance is not None and math.isfinite(f.js_distance)
+        ]
         return max(values) if values else None
 
     def as_metrics(self) -> dict[str, float]:
