@@ -1,0 +1,120 @@
+"""The channels, and the one function that builds them from the ``channels:`` config.
+
+``build_channels`` is where ``*_file`` secrets are read (so a rotated file is picked up by the next
+reload) and where each settings model becomes its channel; every kind implements ``Channel``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from retrain_sentinel.alerts.channels.base import Channel
+from retrain_sentinel.alerts.channels.console import ConsoleChannel
+from retrain_sentinel.alerts.channels.email import EmailChannel
+from retrain_sentinel.alerts.channels.slack import SlackChannel
+from retrain_sentinel.alerts.channels.webhook import WebhookChannel
+from retrain_sentinel.alerts.settings import (
+    ChannelSettings,
+    ConsoleChannelSettings,
+    EmailChannelSettings,
+    SlackChannelSettings,
+    WebhookChannelSettings,
+    check_http_url,
+)
+from retrain_sentinel.errors import ConfigError
+from retrain_sentinel.triggers.base import Clock, system_clock
+
+__all__ = [
+    "Channel",
+    "ChannelSettings",
+    "ConsoleChannel",
+    "EmailChannel",
+    "SlackChannel",
+    "WebhookChannel",
+    "build_channel",
+    "build_channels",
+]
+
+
+def _read(path: Path, where: str) -> str:
+    """A secret file's text, stripped; the error names the file, never its content."""
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError([(where, f"cannot read {path}: {exc.strerror or type(exc).__name__}")]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([(where, f"{path} is not UTF-8 text")]) from None
+    if not text:
+        raise ConfigError([(where, f"{path} is empty")])
+    return text
+
+
+def _secret(value: SecretStr | None, path: Path | None, where: str) -> SecretStr:
+    if value is not None:
+        return value
+    if path is None:  # the settings' validators make this unreachable
+        raise ConfigError([(where, "is required")])
+    return SecretStr(_read(path, where))
+
+
+def _url(value: SecretStr | None, path: Path | None, where: str) -> SecretStr:
+    url = _secret(value, path, where)
+    problem = check_http_url(url.get_secret_value())
+    if problem:
+        raise ConfigError([(where, f"the file must hold a URL that {problem.removeprefix('must ')}")])
+    return url
+
+
+def build_channel(name: str, settings: ChannelSettings, *, clock: Clock = system_clock) -> Channel:
+    """One channel from its settings; raises ``ConfigError`` (path ``channels.<name>.…``)."""
+    where = f"channels.{name}"
+    if isinstance(settings, SlackChannelSettings):
+        return SlackChannel(
+            name,
+            _url(settings.webhook_url, settings.webhook_url_file, f"{where}.webhook_url_file"),
+            timeout=settings.timeout.total_seconds(),
+            link_template=settings.link_template,
+            clock=clock,
+        )
+    if isinstance(settings, EmailChannelSettings):
+        smtp = settings.smtp
+        password = None
+        if smtp.username is not None:
+            password = _secret(smtp.password, smtp.password_file, f"{where}.smtp.password_file")
+        return EmailChannel(name, settings, password=password, clock=clock)
+    if isinstance(settings, WebhookChannelSettings):
+        secrets = list(settings.secret or [])
+        if settings.secret_file is not None:
+            text = _read(settings.secret_file, f"{where}.secret_file")
+            secrets = [SecretStr(line.strip()) for line in text.splitlines() if line.strip()]
+        return WebhookChannel(
+            name,
+            _url(settings.url, settings.url_file, f"{where}.url_file"),
+            secrets=secrets,
+            headers=settings.headers,
+            timeout=settings.timeout.total_seconds(),
+            link_template=settings.link_template,
+            clock=clock,
+        )
+    if isinstance(settings, ConsoleChannelSettings):
+        return ConsoleChannel(name, link_template=settings.link_template)
+    raise ConfigError([(where, f"unknown channel kind {type(settings).__name__}")])
+
+
+def build_channels(
+    settings: Mapping[str, ChannelSettings], *, clock: Clock = system_clock
+) -> dict[str, Channel]:
+    """Every configured channel by name; all problems (unreadable secret files) in one ``ConfigError``."""
+    channels: dict[str, Channel] = {}
+    problems: list[tuple[str, str]] = []
+    for name, item in settings.items():
+        try:
+            channels[name] = build_channel(name, item, clock=clock)
+        except ConfigError as exc:
+            problems += exc.problems
+    if problems:
+        raise ConfigError(problems)
+    return channels
