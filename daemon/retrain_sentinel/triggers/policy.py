@@ -209,7 +209,8 @@ class PolicyError(ConfigError, ValueError):
 
 def _first_problem(exc: ValidationError, prefix: str = "") -> PolicyError:
     first = exc.errors()[0]
-    where = format_location(first["loc"], skip=POLICY_TAGS)
+    # pydantic marks a bad dict key with a "[key]" step; the path should end at the key itself
+    where = format_location(first["loc"], skip=POLICY_TAGS | {"[key]"})
     path = ".".join(p for p in (prefix, where) if p)
     return PolicyError(path, format_validation_message(first))
 
