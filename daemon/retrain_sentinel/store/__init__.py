@@ -1,0 +1,59 @@
+"""The history store: evaluations, alert state, the outbox, silences and the leader lease (DESIGN §8, §9).
+
+Public surface (everything else is private to the package)::
+
+    HistoryStore(url) / open_store(url)   record, history, latest, silences, purge, lease, outbox
+    EvaluationRecord, RecordResult, StoredEvaluation, LeaseToken, LeaseInfo, OutboxRow, ClaimResult,
+    Silence, PurgeResult                  the values it takes and returns
+    upgrade(url), current(url), head(), require_current(url)
+                                          migrations (``retrain-sentinel db upgrade|current``)
+    DatabaseNewerThanCode, SchemaOutdated StoreError subclasses for "refuse to start"
+    RetentionSettings, DatabaseUrl, DEFAULT_DATABASE_URL, mask_url
+"""
+
+from retrain_sentinel.store.engine import mask_url
+from retrain_sentinel.store.history import HistoryStore, open_store
+from retrain_sentinel.store.migrate import (
+    DatabaseNewerThanCode,
+    SchemaOutdated,
+    current,
+    head,
+    require_current,
+    upgrade,
+)
+from retrain_sentinel.store.records import (
+    ClaimResult,
+    EvaluationRecord,
+    LeaseInfo,
+    LeaseToken,
+    OutboxRow,
+    PurgeResult,
+    RecordResult,
+    Silence,
+    StoredEvaluation,
+)
+from retrain_sentinel.store.settings import DEFAULT_DATABASE_URL, DatabaseUrl, RetentionSettings
+
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "ClaimResult",
+    "DatabaseNewerThanCode",
+    "DatabaseUrl",
+    "EvaluationRecord",
+    "HistoryStore",
+    "LeaseInfo",
+    "LeaseToken",
+    "OutboxRow",
+    "PurgeResult",
+    "RecordResult",
+    "RetentionSettings",
+    "SchemaOutdated",
+    "Silence",
+    "StoredEvaluation",
+    "current",
+    "head",
+    "mask_url",
+    "open_store",
+    "require_current",
+    "upgrade",
+]

@@ -1,0 +1,113 @@
+"""Schema migrations, run programmatically (``retrain-sentinel db upgrade`` / ``db current``).
+
+``upgrade`` runs under a database lock — a transaction-scoped advisory lock on PostgreSQL (safe
+through PgBouncer), the ``BEGIN IMMEDIATE`` write lock on SQLite — so replicas starting together
+migrate once. A database stamped with a revision this code does not know was migrated by a newer
+release: every entry point refuses it with ``DatabaseNewerThanCode`` instead of guessing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, text
+
+from retrain_sentinel.errors import StoreError
+from retrain_sentinel.store.engine import make_engine, mask_url, translate_errors
+
+__all__ = [
+    "DatabaseNewerThanCode",
+    "SchemaOutdated",
+    "current",
+    "head",
+    "require_current",
+    "upgrade",
+]
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+_PG_LOCK_KEY = 0x52535F4D49475241  # "RS_MIGRA": one advisory lock id for this schema's migrations
+
+
+class DatabaseNewerThanCode(StoreError):
+    """The database is at a revision this release does not know: a newer release migrated it."""
+
+
+class SchemaOutdated(StoreError):
+    """The database is behind this release's migrations (run ``retrain-sentinel db upgrade``)."""
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    return config
+
+
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(_config())
+
+
+def head() -> str:
+    """The newest revision this code knows."""
+    revision = _scripts().get_current_head()
+    if revision is None:  # pragma: no cover - the package always ships its migrations
+        raise StoreError("the package ships no migrations")
+    return revision
+
+
+def _revision(connection: Connection, url: str) -> str | None:
+    revision = MigrationContext.configure(connection).get_current_revision()
+    if revision is not None:
+        known = {script.revision for script in _scripts().walk_revisions()}
+        if revision not in known:
+            raise DatabaseNewerThanCode(
+                f"database {mask_url(url)} is at schema revision {revision!r}, which this release does not "
+                f"know (newest here: {head()!r}): it was migrated by a newer release — upgrade Retrain Sentinel"
+            )
+    return revision
+
+
+def current(url: str) -> str | None:
+    """The database's revision (``None`` when never migrated); raises ``DatabaseNewerThanCode``."""
+    engine = make_engine(url)
+    try:
+        with translate_errors("reading the schema revision", url), engine.connect() as connection:
+            return _revision(connection, url)
+    finally:
+        engine.dispose()
+
+
+def require_current(url: str) -> str:
+    """Check the database is exactly at ``head()`` (readiness); raise ``SchemaOutdated`` if behind."""
+    revision = current(url)
+    if revision != head():
+        raise SchemaOutdated(
+            f"database {mask_url(url)} is at schema revision {revision or 'none'}, this release needs "
+            f"{head()}: run `retrain-sentinel db upgrade`"
+        )
+    return revision
+
+
+def _lock(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+    # SQLite: the engine began this transaction with BEGIN IMMEDIATE, which holds the write lock.
+
+
+def upgrade(url: str, revision: str = "head") -> str:
+    """Migrate the database to ``revision`` under a database lock; returns the revision reached."""
+    engine = make_engine(url)
+    try:
+        with translate_errors("migrating the schema", url), engine.begin() as connection:
+            _lock(connection)
+            _revision(connection, url)
+            config = _config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+            reached = MigrationContext.configure(connection).get_current_revision()
+        return reached or ""
+    finally:
+        engine.dispose()

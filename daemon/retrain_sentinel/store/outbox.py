@@ -1,0 +1,274 @@
+"""The transactional outbox: notifications queued with the evaluation that caused them.
+
+Rows are claimed before sending (``claimed_by`` / ``claimed_until``), so two dispatchers never send
+the same row, and a dispatcher that dies mid-send only delays a row until its claim expires. Order
+per (model, channel, track) is kept by superseding while claiming — ``plan_key`` decides it, purely:
+
+- the newest pending row of a key supersedes the older pending ones (it says what is true now);
+- a closing row (``resolved`` / ``recovered``) is superseded too when nothing of its episode was ever
+  delivered on that channel, so a superseded (or dead) firing is never followed by its resolved;
+- a key with a row under someone else's live claim waits, so nothing overtakes a send in flight.
+
+Claims are taken one dispatcher at a time (an advisory lock on PostgreSQL with ``FOR UPDATE SKIP
+LOCKED`` on the candidates, the ``BEGIN IMMEDIATE`` write lock on SQLite): claiming is a few short
+statements, and serialising it makes superseding race-free.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, insert, or_, select, text, update
+
+from retrain_sentinel.alerts.notification import Notification, TransitionKind
+from retrain_sentinel.alerts.rules import track_of
+from retrain_sentinel.jsonsafe import jsonable
+from retrain_sentinel.store.records import OutboxRow
+from retrain_sentinel.store.schema import notifications
+
+__all__ = [
+    "CLOSING_KINDS",
+    "KeyPlan",
+    "claim",
+    "cut_urls",
+    "enqueue",
+    "mark",
+    "notification_from_payload",
+    "notification_to_payload",
+    "plan_key",
+    "row_to_outbox",
+]
+
+CLOSING_KINDS = frozenset({"resolved", "recovered"})
+_OPENING_KINDS = {"alert": ("firing", "changed", "repeat"), "health": ("broken",)}
+_TRACK_KINDS = {"alert": ("firing", "changed", "repeat", "resolved"), "health": ("broken", "recovered")}
+_PG_CLAIM_LOCK = 0x52535F4F5554424F  # "RS_OUTBO"
+_URL = re.compile(r"\b([a-zA-Z][\w+.-]*)://(?:[^@/\s]*@)?([^/\s?#:]+)(?::\d+)?[^\s\"'<>]*")
+
+
+def cut_urls(text: str) -> str:
+    """Every URL in ``text`` cut to scheme and host: paths and queries of webhooks carry secrets."""
+    return _URL.sub(lambda m: f"{m[1]}://{m[2]}", text)
+
+
+def notification_to_payload(notification: Notification) -> dict[str, Any]:
+    """The stored form of a notification: its values only; channel *names*, never URLs or secrets."""
+    payload: dict[str, Any] = jsonable(
+        {
+            "id": notification.id,
+            "model": notification.model,
+            "channel": notification.channel,
+            "kind": notification.kind,
+            "severity": notification.severity,
+            "created_at": notification.created_at,
+            "reason": notification.reason,
+            "report": notification.report,
+            "model_version": notification.model_version,
+            "error": notification.error,
+            "link": notification.link,
+            "metadata": notification.metadata,
+        }
+    )
+    return payload
+
+
+def notification_from_payload(payload: Mapping[str, Any]) -> Notification:
+    kind: TransitionKind = payload["kind"]
+    return Notification(
+        id=payload["id"],
+        model=payload["model"],
+        channel=payload["channel"],
+        kind=kind,
+        severity=payload["severity"],
+        created_at=datetime.fromisoformat(payload["created_at"]),
+        reason=payload["reason"],
+        report=payload.get("report"),
+        model_version=payload.get("model_version"),
+        error=payload.get("error"),
+        link=payload.get("link"),
+        metadata=dict(payload.get("metadata") or {}),
+    )
+
+
+def row_to_outbox(row: Row[Any]) -> OutboxRow:
+    return OutboxRow(
+        id=row.id,
+        model=row.model,
+        channel=row.channel,
+        kind=row.kind,
+        severity=row.severity,
+        episode=row.episode,
+        notification=notification_from_payload(row.payload),
+        status=row.status,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        created_at=row.created_at,
+        position=row.position,
+        sent_at=row.sent_at,
+        last_error=row.last_error,
+        group_id=row.group_id,
+        claimed_by=row.claimed_by,
+        claimed_until=row.claimed_until,
+    )
+
+
+def enqueue(connection: Connection, items: Sequence[tuple[Notification, str | None]], now: datetime) -> None:
+    """Insert notifications (each with its group id or ``None``) as pending rows, due at once."""
+    if not items:
+        return
+    values = [
+        {
+            "id": n.id,
+            "model": n.model,
+            "channel": n.channel,
+            "kind": n.kind,
+            "severity": n.severity,
+            "episode": n.metadata.get("episode"),
+            "payload": notification_to_payload(n),
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "position": position,
+            "group_id": group_id,
+        }
+        for position, (n, group_id) in enumerate(items)
+    ]
+    connection.execute(insert(notifications), values)
+
+
+# --- claiming --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyPlan:
+    """What to do with one (model, channel, track): rows to supersede, and the row to claim, if any."""
+
+    supersede: tuple[str, ...] = ()
+    claim: str | None = None
+
+
+def plan_key(rows: Sequence[OutboxRow], now: datetime, episode_delivered: bool) -> KeyPlan:
+    """Decide one key's pending rows (oldest first). ``episode_delivered``: whether any opening row of
+    the newest row's episode was sent on this channel (only asked about closing rows)."""
+    if not rows or any(r.claimed_until is not None and r.claimed_until > now for r in rows):
+        return KeyPlan()
+    newest = rows[-1]
+    older = tuple(r.id for r in rows[:-1])
+    if newest.kind in CLOSING_KINDS and not episode_delivered:
+        return KeyPlan(supersede=(*older, newest.id))
+    return KeyPlan(supersede=older, claim=newest.id if newest.next_attempt_at <= now else None)
+
+
+def _lock_claims(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_CLAIM_LOCK})
+
+
+def _due(connection: Connection, now: datetime, limit: int) -> list[OutboxRow]:
+    free = or_(notifications.c.claimed_until.is_(None), notifications.c.claimed_until <= now)
+    query = (
+        select(notifications)
+        .where(notifications.c.status == "pending", notifications.c.next_attempt_at <= now, free)
+        .order_by(notifications.c.created_at, notifications.c.position)
+        .limit(limit)
+    )
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = [row_to_outbox(r) for r in connection.execute(query)]
+    groups = {r.group_id for r in rows if r.group_id}
+    if groups:
+        seen = {r.id for r in rows}
+        members = select(notifications).where(
+            notifications.c.group_id.in_(groups), notifications.c.status == "pending", free
+        )
+        rows += [m for m in map(row_to_outbox, connection.execute(members)) if m.id not in seen]
+    return rows
+
+
+def _key_rows(connection: Connection, model: str, channel: str, track: str) -> list[OutboxRow]:
+    query = (
+        select(notifications)
+        .where(
+            notifications.c.model == model,
+            notifications.c.channel == channel,
+            notifications.c.status == "pending",
+            notifications.c.kind.in_(_TRACK_KINDS[track]),
+        )
+        .order_by(notifications.c.created_at, notifications.c.position)
+    )
+    return [row_to_outbox(r) for r in connection.execute(query)]
+
+
+def _episode_delivered(connection: Connection, row: OutboxRow) -> bool:
+    if row.episode is None:
+        return True
+    query = select(notifications.c.id).where(
+        notifications.c.model == row.model,
+        notifications.c.channel == row.channel,
+        notifications.c.episode == row.episode,
+        notifications.c.kind.in_(_OPENING_KINDS[track_of(row.kind)]),
+        notifications.c.status == "sent",
+    )
+    return connection.execute(query.limit(1)).first() is not None
+
+
+def claim(
+    connection: Connection, now: datetime, holder: str, until: datetime, limit: int
+) -> tuple[list[OutboxRow], list[str]]:
+    """Claim due rows for ``holder`` until ``until``; returns (claimed rows, superseded ids)."""
+    _lock_claims(connection)
+    candidates = _due(connection, now, limit)
+    keys = dict.fromkeys((r.model, r.channel, track_of(r.kind)) for r in candidates)
+    claimed: list[str] = []
+    superseded: list[str] = []
+    for model, channel, track in keys:
+        rows = _key_rows(connection, model, channel, track)
+        delivered = bool(rows) and rows[-1].kind in CLOSING_KINDS and _episode_delivered(connection, rows[-1])
+        plan = plan_key(rows, now, delivered)
+        superseded += plan.supersede
+        if plan.claim is not None:
+            claimed.append(plan.claim)
+    if superseded:
+        connection.execute(
+            update(notifications)
+            .where(notifications.c.id.in_(superseded), notifications.c.status == "pending")
+            .values(
+                status="superseded",
+                claimed_by=None,
+                claimed_until=None,
+                last_error="superseded by a newer transition",
+            )
+        )
+    if not claimed:
+        return [], superseded
+    connection.execute(
+        update(notifications)
+        .where(notifications.c.id.in_(claimed), notifications.c.status == "pending")
+        .values(claimed_by=holder, claimed_until=until)
+    )
+    order = {row_id: index for index, row_id in enumerate(r.id for r in candidates)}
+    query = select(notifications).where(notifications.c.id.in_(claimed))
+    rows = sorted(
+        (row_to_outbox(r) for r in connection.execute(query)), key=lambda r: order.get(r.id, len(order))
+    )
+    return rows, superseded
+
+
+def mark(
+    connection: Connection,
+    ids: Iterable[str],
+    values: Mapping[str, Any],
+    *,
+    holder: str | None = None,
+) -> int:
+    """Update pending rows ``ids`` (only those still claimed by ``holder`` when given)."""
+    conditions = [notifications.c.id.in_(list(ids)), notifications.c.status == "pending"]
+    if holder is not None:
+        conditions.append(notifications.c.claimed_by == holder)
+    result = connection.execute(update(notifications).where(and_(*conditions)).values(**values))
+    return result.rowcount
