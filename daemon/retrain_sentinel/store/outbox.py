@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, insert, or_, select, text, update
 
 from retrain_sentinel.alerts.notification import Notification, TransitionKind
+from retrain_sentinel.alerts.redaction import redact_url
 from retrain_sentinel.alerts.rules import track_of
 from retrain_sentinel.jsonsafe import jsonable
 from retrain_sentinel.store.records import OutboxRow
@@ -47,12 +48,12 @@ CLOSING_KINDS = frozenset({"resolved", "recovered"})
 _OPENING_KINDS = {"alert": ("firing", "changed", "repeat"), "health": ("broken",)}
 _TRACK_KINDS = {"alert": ("firing", "changed", "repeat", "resolved"), "health": ("broken", "recovered")}
 _PG_CLAIM_LOCK = 0x52535F4F5554424F  # "RS_OUTBO"
-_URL = re.compile(r"\b([a-zA-Z][\w+.-]*)://(?:[^@/\s]*@)?([^/\s?#:]+)(?::\d+)?[^\s\"'<>]*")
+_URL = re.compile(r"\b[a-zA-Z][\w+.-]*://[^\s\"'<>]+")
 
 
 def cut_urls(text: str) -> str:
     """Every URL in ``text`` cut to scheme and host: paths and queries of webhooks carry secrets."""
-    return _URL.sub(lambda m: f"{m[1]}://{m[2]}", text)
+    return _URL.sub(lambda m: redact_url(m[0]), text)
 
 
 def notification_to_payload(notification: Notification) -> dict[str, Any]:
