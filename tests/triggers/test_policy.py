@@ -46,16 +46,15 @@ def test_preset_is_any_over_the_four_triggers_with_its_values() -> None:
 
 
 @pytest.mark.parametrize(
-    ("preset", "drift", "perf", "hours", "volume", "severity"),
+    ("preset", "expected"),
     [
-        ("conservative", 0.20, 0.10, 336.0, 0.30, "critical"),
-        ("balanced", 0.15, 0.05, 168.0, 0.20, "warning"),
-        ("aggressive", 0.10, 0.03, 48.0, 0.10, "warning"),
+        ("conservative", (0.20, 0.10, 336.0, 0.30, "critical")),
+        ("balanced", (0.15, 0.05, 168.0, 0.20, "warning")),
+        ("aggressive", (0.10, 0.03, 48.0, 0.10, "warning")),
     ],
 )
-def test_preset_values_match_design(
-    preset: str, drift: float, perf: float, hours: float, volume: float, severity: str
-) -> None:
+def test_preset_values_match_design(preset: str, expected: tuple[float, float, float, float, str]) -> None:
+    drift, perf, hours, volume, severity = expected
     leaves: list[Any] = build_policy(preset).leaves
     assert [leaf.severity for leaf in leaves] == [severity, severity, "info", "info"]
     assert (leaves[0].threshold, leaves[1].threshold, leaves[2].interval_hours) == (drift, perf, hours)
