@@ -1,0 +1,92 @@
+"""Claiming and superseding in the outbox: order per (model, channel), and no row sent twice at once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from retrain_sentinel.store import HistoryStore
+from retrain_sentinel.store.outbox import cut_urls
+from retrain_sentinel.store.testing import T0, evaluation, routes
+
+H = timedelta(hours=1)
+CLAIM = timedelta(minutes=2)
+SLACK = {"churn": routes("ml-team")}
+
+
+def _fire_and_resolve(store: HistoryStore) -> None:
+    store.record([evaluation("triggered", T0)], now=T0, routes=SLACK)
+    store.record([evaluation("ok", T0 + H)], now=T0 + H, routes=SLACK)
+
+
+def test_two_claimers_never_get_the_same_row(store: HistoryStore) -> None:
+    models = [f"m{i}" for i in range(6)]
+    store.record(
+        [evaluation("triggered", T0, model=m) for m in models],
+        now=T0,
+        routes={m: routes("hook", kinds={"hook": "webhook"}) for m in models},
+    )
+    first = store.claim_due(T0, "a", claim_for=CLAIM, limit=4).rows
+    second = store.claim_due(T0, "b", claim_for=CLAIM).rows
+    assert len(first) == 4 and len(second) == 2
+    assert not {r.id for r in first} & {r.id for r in second}
+    assert store.claim_due(T0, "c", claim_for=CLAIM).rows == ()
+
+
+def test_an_expired_claim_is_claimed_again(store: HistoryStore) -> None:
+    store.record([evaluation("triggered", T0)], now=T0, routes=SLACK)
+    (row,) = store.claim_due(T0, "a", claim_for=CLAIM).rows
+    assert store.claim_due(T0 + timedelta(minutes=1), "b", claim_for=CLAIM).rows == ()
+    (again,) = store.claim_due(T0 + timedelta(minutes=3), "b", claim_for=CLAIM).rows
+    assert again.id == row.id and again.claimed_by == "b"
+
+
+def test_a_resolved_whose_firing_was_never_sent_is_superseded_with_it(store: HistoryStore) -> None:
+    _fire_and_resolve(store)
+    claim = store.claim_due(T0 + H, "a", claim_for=CLAIM)
+    assert claim.rows == ()
+    assert sorted(r.kind for r in store.outbox(status="superseded")) == ["firing", "resolved"]
+
+
+def test_a_resolved_after_a_delivered_firing_is_sent(store: HistoryStore) -> None:
+    store.record([evaluation("triggered", T0)], now=T0, routes=SLACK)
+    (firing,) = store.claim_due(T0, "a", claim_for=CLAIM).rows
+    store.mark_sent([firing.id], T0)
+    store.record([evaluation("ok", T0 + H)], now=T0 + H, routes=SLACK)
+    (resolved,) = store.claim_due(T0 + H, "a", claim_for=CLAIM).rows
+    assert resolved.kind == "resolved"
+
+
+def test_a_newer_transition_supersedes_an_undelivered_older_one(store: HistoryStore) -> None:
+    store.record([evaluation("triggered", T0)], now=T0, routes=SLACK)
+    (firing,) = store.claim_due(T0, "a", claim_for=CLAIM).rows
+    store.mark_failed([firing.id], "a", T0 + 10 * H, "HTTP 500")
+    escalated = evaluation("triggered", T0 + H, triggers=("drift", "performance"), severity="critical")
+    store.record([escalated], now=T0 + H, routes=SLACK)
+    (changed,) = store.claim_due(T0 + H, "a", claim_for=CLAIM).rows
+    assert changed.kind == "changed"
+    assert [r.id for r in store.outbox(status="superseded")] == [firing.id]
+
+
+def test_a_row_in_flight_is_not_overtaken(store: HistoryStore) -> None:
+    store.record([evaluation("triggered", T0)], now=T0, routes=SLACK)
+    store.claim_due(T0, "a", claim_for=CLAIM)
+    store.record([evaluation("ok", T0 + timedelta(seconds=1))], now=T0 + timedelta(seconds=1), routes=SLACK)
+    assert store.claim_due(T0 + timedelta(seconds=1), "b", claim_for=CLAIM).rows == ()
+    assert store.outbox(status="superseded") == []
+
+
+def test_failed_rows_wait_for_their_next_attempt(store: HistoryStore) -> None:
+    store.record([evaluation("triggered", T0)], now=T0, routes=SLACK)
+    (row,) = store.claim_due(T0, "a", claim_for=CLAIM).rows
+    store.mark_failed(
+        [row.id], "a", T0 + timedelta(seconds=30), "HTTP 503 from https://hooks.slack.com/services/T/B/SECRET"
+    )
+    assert store.claim_due(T0 + timedelta(seconds=29), "a", claim_for=CLAIM).rows == ()
+    (again,) = store.claim_due(T0 + timedelta(seconds=30), "a", claim_for=CLAIM).rows
+    assert again.attempts == 1
+    assert again.last_error == "HTTP 503 from https://hooks.slack.com"
+
+
+def test_errors_keep_only_scheme_and_host_of_urls() -> None:
+    text = "failed: https://user:pw@hooks.example.com:8443/services/T/B/X?token=y and http://[::1]:9/z"
+    assert cut_urls(text) == "failed: https://hooks.example.com and http://[::1]"
