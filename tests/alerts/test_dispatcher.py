@@ -1,0 +1,215 @@
+"""The dispatcher against a real local HTTP receiver (pytest-httpserver) and a real database."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import SecretStr
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from retrain_sentinel.alerts.channels.base import Channel
+from retrain_sentinel.alerts.channels.slack import SlackChannel
+from retrain_sentinel.alerts.channels.webhook import WebhookChannel
+from retrain_sentinel.alerts.dispatcher import DeliverySettings, Dispatcher, backoff_delay
+from retrain_sentinel.store import HistoryStore
+from retrain_sentinel.store.testing import evaluation, routes
+
+FAST = DeliverySettings(base_delay=timedelta(milliseconds=50), max_delay=timedelta(milliseconds=200))
+HOOK = {"churn": routes("hook", kinds={"hook": "webhook"})}
+
+
+@dataclass
+class Receiver:
+    """Answers each POST with the next scripted status (the last one repeats) and records it."""
+
+    statuses: list[int | tuple[int, dict[str, str], str]]
+    requests: list[tuple[float, dict[str, str], dict[str, object]]] = field(default_factory=list)
+
+    def __call__(self, request: Request) -> Response:
+        self.requests.append(
+            (time.monotonic(), dict(request.headers), json.loads(request.get_data() or b"{}"))
+        )
+        answer = self.statuses[min(len(self.requests) - 1, len(self.statuses) - 1)]
+        status, headers, body = answer if isinstance(answer, tuple) else (answer, {}, "")
+        return Response(body, status=status, headers=headers)
+
+    @property
+    def keys(self) -> list[str]:
+        return [headers["Idempotency-Key"] for _, headers, _ in self.requests]
+
+
+@pytest.fixture
+def receive(httpserver: HTTPServer) -> Callable[..., Receiver]:
+    def make(*statuses: int | tuple[int, dict[str, str], str], path: str = "/hook") -> Receiver:
+        receiver = Receiver(list(statuses))
+        httpserver.expect_request(path, method="POST").respond_with_handler(receiver)
+        return receiver
+
+    return make
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _webhook(httpserver: HTTPServer, name: str = "hook", path: str = "/hook") -> Channel:
+    return WebhookChannel(name, SecretStr(httpserver.url_for(path)), secrets=[SecretStr("k")], timeout=5)
+
+
+def _drain(dispatcher: Dispatcher, until: Callable[[], bool], seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not until():
+        assert time.monotonic() < deadline, "the dispatcher did not finish in time"
+        dispatcher.run_once(_now())
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def fired(store: HistoryStore) -> Iterator[HistoryStore]:
+    store.record([evaluation("triggered", _now())], now=_now(), routes=HOOK)
+    yield store
+
+
+def test_500_500_200_is_delivered_once_after_two_retries(
+    fired: HistoryStore, httpserver: HTTPServer, receive: Callable[..., Receiver]
+) -> None:
+    receiver = receive(500, 500, 200)
+    dispatcher = Dispatcher(fired, {"hook": _webhook(httpserver)}, FAST)
+    _drain(dispatcher, lambda: fired.outbox(status="sent") != [])
+    (row,) = fired.outbox()
+    assert len(receiver.requests) == 3 and row.attempts == 2
+    assert receiver.keys == [row.id] * 3  # one idempotency key across retries
+    time.sleep(0.3)
+    dispatcher.run_once(_now())
+    assert len(receiver.requests) == 3
+
+
+def test_429_retry_after_is_honoured(
+    fired: HistoryStore, httpserver: HTTPServer, receive: Callable[..., Receiver]
+) -> None:
+    receiver = receive((429, {"Retry-After": "2"}, "slow down"), 200)
+    dispatcher = Dispatcher(fired, {"hook": _webhook(httpserver)}, FAST)
+    dispatcher.run_once(_now())
+    (row,) = fired.outbox()
+    assert row.next_attempt_at - row.created_at >= timedelta(seconds=2)
+    _drain(dispatcher, lambda: fired.outbox(status="sent") != [], seconds=6)
+    first, second = receiver.requests[0][0], receiver.requests[1][0]
+    assert second - first >= 1.9
+    assert len(receiver.requests) == 2
+
+
+def test_400_is_dead_at_once_and_goes_to_the_dead_letter_channel(
+    fired: HistoryStore, httpserver: HTTPServer, receive: Callable[..., Receiver]
+) -> None:
+    receiver = receive((400, {}, "invalid_payload"))
+    dead_letters = receive(200, path="/dead")
+    settings = FAST.model_copy(update={"dead_letter_channel": "dead"})
+    channels = {"hook": _webhook(httpserver), "dead": _webhook(httpserver, "dead", "/dead")}
+    stats = Dispatcher(fired, channels, settings).run_once(_now())
+    assert (stats.dead, stats.dead_lettered) == (1, 1)
+    time.sleep(0.3)
+    Dispatcher(fired, channels, settings).run_once(_now())
+    assert len(receiver.requests) == 1
+    (row,) = fired.outbox()
+    assert row.status == "dead" and "400" in (row.last_error or "")
+    assert httpserver.url_for("/hook") not in (row.last_error or "")
+    (_, _, body) = dead_letters.requests[0]
+    assert "churn" in json.dumps(body)
+
+
+def test_firing_then_resolved_while_the_receiver_is_down_are_not_sent_late(
+    fired: HistoryStore, httpserver: HTTPServer, receive: Callable[..., Receiver]
+) -> None:
+    receiver = receive(503, 200)
+    dispatcher = Dispatcher(fired, {"hook": _webhook(httpserver)}, FAST)
+    dispatcher.run_once(_now())  # 503: the firing waits for a retry
+    fired.record([evaluation("ok", _now())], now=_now(), routes=HOOK)
+    time.sleep(0.3)
+    stats = dispatcher.run_once(_now())
+    assert stats.superseded == 2 and stats.sent == 0
+    assert len(receiver.requests) == 1
+    assert sorted(r.status for r in fired.outbox()) == ["superseded", "superseded"]
+    fired.record([evaluation("triggered", _now())], now=_now(), routes=HOOK)  # the next firing goes out
+    dispatcher.run_once(_now())
+    assert [body["notifications"][0]["transition"] for _, _, body in receiver.requests[1:]] == ["firing"]  # type: ignore[index]
+
+
+def test_too_old_notifications_are_dead_without_an_attempt(
+    fired: HistoryStore, httpserver: HTTPServer, receive: Callable[..., Receiver]
+) -> None:
+    receiver = receive(200)
+    stats = Dispatcher(fired, {"hook": _webhook(httpserver)}, FAST).run_once(_now() + timedelta(hours=25))
+    assert stats.dead == 1 and receiver.requests == []
+    assert fired.outbox()[0].status == "dead"
+
+
+def test_a_group_is_delivered_as_one_message(
+    store: HistoryStore, httpserver: HTTPServer, receive: Callable[..., Receiver]
+) -> None:
+    models = [f"m{i}" for i in range(5)]
+    store.record(
+        [evaluation("triggered", _now(), model=m) for m in models],
+        now=_now(),
+        routes={m: routes("team") for m in models},
+    )
+    receiver = receive((200, {}, "ok"), path="/slack")
+    slack = SlackChannel("team", SecretStr(httpserver.url_for("/slack")))
+    stats = Dispatcher(store, {"team": slack}, FAST).run_once(_now())
+    assert stats.sent == 5 and len(receiver.requests) == 1
+    assert {r.status for r in store.outbox()} == {"sent"}
+
+
+def test_slack_is_paced_to_one_message_per_second(
+    store: HistoryStore, httpserver: HTTPServer, receive: Callable[..., Receiver]
+) -> None:
+    store.record(
+        [evaluation("triggered", _now(), model=m) for m in ("a", "b")],
+        now=_now(),
+        routes={m: routes("team") for m in ("a", "b")},
+    )
+    receiver = receive((200, {}, "ok"), path="/slack")
+    slack = SlackChannel("team", SecretStr(httpserver.url_for("/slack")))
+    Dispatcher(store, {"team": slack}, FAST).run_once(_now())
+    (first, _, _), (second, _, _) = receiver.requests
+    assert second - first >= 0.95
+
+
+def test_a_stopped_dispatcher_hands_its_claims_back(
+    store: HistoryStore, httpserver: HTTPServer, receive: Callable[..., Receiver]
+) -> None:
+    store.record(
+        [evaluation("triggered", _now(), model=m) for m in ("a", "b")],
+        now=_now(),
+        routes={m: HOOK["churn"] for m in ("a", "b")},
+    )
+    receiver = receive(200)
+    dispatcher = Dispatcher(
+        store, {"hook": _webhook(httpserver)}, FAST, pause_hook=lambda rows: dispatcher.stop()
+    )
+    stats = dispatcher.run_once(_now())
+    assert stats.released == 2 and receiver.requests == []
+    assert all(r.claimed_by is None and r.status == "pending" for r in store.outbox())
+
+
+def test_without_the_lease_nothing_is_sent(
+    fired: HistoryStore, httpserver: HTTPServer, receive: Callable[..., Receiver]
+) -> None:
+    receiver = receive(200)
+    stats = Dispatcher(fired, {"hook": _webhook(httpserver)}, FAST, lease_provider=lambda: None).run_once(
+        _now()
+    )
+    assert stats.claimed == 0 and receiver.requests == []
+
+
+def test_backoff_is_full_jitter_capped_and_floored_by_retry_after() -> None:
+    base, cap = timedelta(seconds=2), timedelta(minutes=10)
+    assert backoff_delay(0, base=base, cap=cap, jitter=0.5) == timedelta(seconds=1)
+    assert backoff_delay(3, base=base, cap=cap, jitter=0.999) < timedelta(seconds=16)
+    assert backoff_delay(30, base=base, cap=cap, jitter=1.0) == cap
+    assert backoff_delay(0, base=base, cap=cap, jitter=0.0, retry_after=2) == timedelta(seconds=2)
