@@ -182,3 +182,10 @@ def test_decision_and_fired_triggers() -> None:
     assert report.fired_triggers == ["drift", "performance", "time", "data_volume"]
     assert RetrainingReport(False, [], [], "info", "t").decision == "not_fired"
     assert RetrainingReport(True, [], [], "info", "t").decision == "fired"
+
+
+def test_recommendation_quotes_numeric_strings_as_given() -> None:
+    policy = build_policy({"performance": {}})
+    snapshot = Snapshot(current_metrics={"val_loss": "0.45"}, baseline_metrics={"val_loss": "0.40"})  # type: ignore[dict-item]
+    (line,) = policy.evaluate(snapshot, NOW).recommendations
+    assert "val_loss 0.40 → 0.45, degradation 12.5% > 5.0%" in line

@@ -390,3 +390,13 @@ def test_concurrent_evaluations_and_registrations_keep_history_complete_and_in_t
     assert stamps == sorted(stamps), "history is not oldest first"
     assert manager.get_trigger_history(limit=5) == history[-5:]
     assert len(manager.triggers) == 101
+
+
+def test_registry_model_without_creation_time_leaves_time_undecided() -> None:
+    manager = RetrainingTriggerManager(
+        model_registry=Registry({"metrics": {"val_loss": 0.4}}), clock=fixed_clock
+    )
+    manager.register_time_trigger()
+    report = manager.check_retraining_needed(model_id="churn")
+    assert report.trigger_details[0].undecided
+    assert report.trigger_details[0].reason.startswith("No last training time")

@@ -296,3 +296,30 @@ def test_build_report_severity_is_the_roots_and_info_when_not_fired(now: datetim
         Snapshot(drift_metrics={"js_divergence": 0.0}), now
     )
     assert build_report(quiet_root, [], now).severity == "info"
+
+
+def test_already_validated_nodes_are_accepted_inside_a_raw_policy() -> None:
+    from retrain_sentinel.triggers.policy import (
+        AllNode,
+        DataVolumeLeaf,
+        DataVolumeSpec,
+        DriftLeaf,
+        DriftSpec,
+        PresetOverride,
+        TimeLeaf,
+    )
+
+    policy = build_policy(
+        {
+            "any": [
+                DriftLeaf(drift=DriftSpec(threshold=0.3)),
+                DataVolumeLeaf(data_volume=DataVolumeSpec(threshold_samples=5)),
+                AllNode(all=[TimeLeaf()]),  # every value left at its default
+            ]
+        }
+    )
+    drift, volume, age = policy.leaves
+    assert isinstance(drift, DriftTrigger) and drift.threshold == 0.3
+    assert isinstance(volume, DataVolumeTrigger) and volume.threshold_samples == 5
+    assert isinstance(age, TimeTrigger) and age.interval_hours == 168.0
+    assert parse_policy(PresetOverride()) == PresetOverride()

@@ -153,7 +153,7 @@ def _node_tag(value: Any) -> str | None:
     if isinstance(value, str):
         return "policy-preset"
     if isinstance(value, BaseModel):
-        value = value.model_dump(exclude_unset=True)
+        value = value.model_dump()  # defaults count: DriftLeaf() is still a drift leaf
     if isinstance(value, dict):
         if "preset" in value or "override" in value:
             return "policy-override"
