@@ -96,3 +96,18 @@ def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databa
         registry.dispose()
     finally:
         pg.drop_all()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """One empty database of our own, on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'custom.db'}"
+        return
+    admin_url = postgres_admin_url()
+    assert admin_url is not None
+    pg = PostgresDatabases(admin_url)
+    try:
+        yield pg.create("custom")
+    finally:
+        pg.drop_all()

@@ -152,10 +152,16 @@ class ExperimentDbSource:
             [*db_url_secrets(settings.experiments_url), *db_url_secrets(settings.registry_url)]
         )
         self._registry = open_read_only(
-            settings.registry_url, timeout=settings.timeout, label=f"sources.{name}.registry_url"
+            settings.registry_url,
+            timeout=settings.timeout,
+            label=f"sources.{name}.registry_url",
+            timezone=settings.timezone,
         )
         self._experiments = open_read_only(
-            settings.experiments_url, timeout=settings.timeout, label=f"sources.{name}.experiments_url"
+            settings.experiments_url,
+            timeout=settings.timeout,
+            label=f"sources.{name}.experiments_url",
+            timezone=settings.timezone,
         )
 
     # --- the Source protocol -------------------------------------------------------------------

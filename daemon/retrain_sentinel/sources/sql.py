@@ -44,12 +44,12 @@ def _read_only_sqlite_url(url: URL) -> URL:
     return url.set(database=f"file:{database}", query={**url.query, "mode": "ro", "uri": "true"})
 
 
-def open_read_only(url: str, *, timeout: timedelta, label: str) -> Engine:
+def open_read_only(url: str, *, timeout: timedelta, label: str, timezone: str = "UTC") -> Engine:
     """An engine whose sessions cannot write, and whose connects and statements time out.
 
     SQLite: ``mode=ro`` + ``PRAGMA query_only``; PostgreSQL: ``default_transaction_read_only`` and
-    ``statement_timeout`` set on each new connection (works through PgBouncer, unlike startup
-    options). Other dialects rely on the read-only transaction we never commit.
+    ``statement_timeout`` (and the session ``TimeZone``) set on each new connection (works through
+    PgBouncer, unlike startup options). Other dialects rely on the read-only transaction we never commit.
     """
     try:
         parsed = make_url(url)
@@ -78,6 +78,8 @@ def open_read_only(url: str, *, timeout: timedelta, label: str) -> Engine:
             elif backend == "postgresql":
                 cursor.execute("SET default_transaction_read_only = on")
                 cursor.execute(f"SET statement_timeout = {int(seconds * 1000)}")
+                # Naive :since/:until and timestamptz columns then mean the source's timezone.
+                cursor.execute("SELECT set_config('TimeZone', %s, false)", (timezone,))
                 dbapi_connection.commit()
         finally:
             cursor.close()

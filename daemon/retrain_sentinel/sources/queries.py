@@ -1,0 +1,297 @@
+"""Any SQL schema, mapped by named, parameterised queries (``kind: sql`` with ``queries:``).
+
+A query runs once per batch when it uses ``:models`` (an expanding list; its rows carry a
+``model`` column) or no model parameter at all, and once per watch when it uses ``:model``.
+``:since`` / ``:until`` bind the window ending now, as naive times in the source's timezone (the
+way such databases store them). Values are always bound, never formatted into the SQL, and the
+connection is read-only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import SQLAlchemyError
+
+from retrain_sentinel.errors import ConfigError, SourceError
+from retrain_sentinel.snapshot import Provenance, Snapshot
+from retrain_sentinel.sources.base import (
+    DRIFT_PREFIX,
+    SourceResult,
+    WatchQuery,
+    merged_aliases,
+    split_metrics,
+    to_number,
+)
+from retrain_sentinel.sources.failures import Redactor, db_url_secrets, retry
+from retrain_sentinel.sources.settings import SqlQueriesSettings
+from retrain_sentinel.sources.sql import describe_db_error, is_transient_db_error, open_read_only, to_utc
+
+__all__ = ["SNAPSHOT_COLUMNS", "QueriesSource"]
+
+# The same pattern SQLAlchemy's text() uses to find bind parameters.
+_PARAM = re.compile(r"(?<![:\w\x5c]):(\w+)(?!:)")
+_ALLOWED = frozenset({"model", "models", "since", "until"})
+_BATCH_CHUNK = 5000
+"""Values per ``:models`` statement: one statement for any batch up to this size."""
+
+_TIMES = ("last_trained_at", "observed_at")
+_COUNTS = ("baseline_count", "current_count", "new_count")
+_IDS = ("model_version", "baseline_run_id", "current_run_id")
+SNAPSHOT_COLUMNS = frozenset({"model", *_TIMES, *_COUNTS, *_IDS})
+_METRIC_ROLES = ("current_metrics", "baseline_metrics", "drift_metrics")
+
+
+class _WatchFailure(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class _Query:
+    role: str
+    sql: str
+    params: frozenset[str]
+
+    @property
+    def per_watch(self) -> bool:
+        return "model" in self.params
+
+
+@dataclass
+class _Parts:
+    """What the queries said about one model."""
+
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    snapshot: dict[str, Any] | None = None
+
+
+def _parse(role: str, sql: str, source: str) -> _Query:
+    params = frozenset(_PARAM.findall(sql))
+    unknown = params - _ALLOWED
+    if unknown:
+        raise ConfigError(
+            [
+                (
+                    f"sources.{source}.queries.{role}",
+                    f"unknown parameter(s) {', '.join(sorted(':' + p for p in unknown))}; "
+                    "use :model, :models, :since, :until",
+                )
+            ]
+        )
+    if {"model", "models"} <= params:
+        raise ConfigError([(f"sources.{source}.queries.{role}", "use :model or :models, not both")])
+    return _Query(role, sql, params)
+
+
+class QueriesSource:
+    """``kind: sql`` with ``queries:``."""
+
+    def __init__(self, name: str, settings: SqlQueriesSettings) -> None:
+        self.name = name
+        self.settings = settings
+        self._zone: tzinfo = UTC if settings.timezone == "UTC" else ZoneInfo(settings.timezone)
+        self._redact = Redactor.of(db_url_secrets(settings.url))
+        self._queries = [
+            _parse(role, sql, name) for role, sql in settings.queries.model_dump().items() if sql is not None
+        ]
+        self._engine = open_read_only(
+            settings.url, timeout=settings.timeout, label=f"sources.{name}.url", timezone=settings.timezone
+        )
+
+    def read(self, watches: Sequence[WatchQuery], now: datetime) -> dict[str, SourceResult]:
+        if not watches:
+            return {}
+        since, until = now - self.settings.window, now
+        models = sorted({w.model for w in watches})
+        parts: dict[str, _Parts] = {model: _Parts() for model in models}
+        failed: dict[str, str] = {}
+        try:
+            with self._engine.connect() as connection:
+                for query in self._queries:
+                    if query.per_watch:
+                        for model in models:
+                            try:
+                                rows = self._run(connection, query, {"model": model}, since, until)
+                            except SourceError as exc:
+                                failed.setdefault(model, exc.cause)
+                                continue
+                            self._collect(query, rows, parts, only=model, failed=failed)
+                    else:
+                        for start in range(0, len(models), _BATCH_CHUNK) if "models" in query.params else [0]:
+                            values = (
+                                {"models": models[start : start + _BATCH_CHUNK]}
+                                if "models" in query.params
+                                else {}
+                            )
+                            rows = self._run(connection, query, values, since, until)
+                            self._collect(query, rows, parts, only=None, failed=failed)
+        except SourceError as exc:
+            return {w.watch: SourceError(self.name, w.model, exc.cause) for w in watches}
+        except SQLAlchemyError as exc:
+            cause = describe_db_error(exc, what="database", url=self.settings.url, redact=self._redact)
+            return {w.watch: SourceError(self.name, w.model, cause) for w in watches}
+        window = (
+            f"{since.isoformat()}/{until.isoformat()}"
+            if any({"since", "until"} & q.params for q in self._queries)
+            else None
+        )
+        results: dict[str, SourceResult] = {}
+        for watch in watches:
+            if watch.model in failed:
+                results[watch.watch] = SourceError(self.name, watch.model, self._redact(failed[watch.model]))
+                continue
+            try:
+                results[watch.watch] = self._snapshot(watch, parts[watch.model], window)
+            except _WatchFailure as exc:
+                results[watch.watch] = SourceError(self.name, watch.model, self._redact(str(exc)))
+        return results
+
+    def check(self) -> None:
+        try:
+            with self._engine.connect() as connection:
+                connection.execute(text("SELECT 1")).all()
+        except SQLAlchemyError as exc:
+            cause = describe_db_error(exc, what="database", url=self.settings.url, redact=self._redact)
+            raise SourceError(self.name, None, cause) from exc
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # --- statements ----------------------------------------------------------------------------
+
+    def _bound_time(self, moment: datetime) -> Any:
+        local = moment.astimezone(self._zone).replace(tzinfo=None)
+        if self._engine.dialect.name == "sqlite":
+            return local.strftime("%Y-%m-%d %H:%M:%S")
+        return local
+
+    def _run(
+        self, connection: Any, query: _Query, values: Mapping[str, Any], since: datetime, until: datetime
+    ) -> list[Row[Any]]:
+        statement = text(query.sql)
+        if "models" in query.params:
+            statement = statement.bindparams(bindparam("models", expanding=True))
+        params = dict(values)
+        if "since" in query.params:
+            params["since"] = self._bound_time(since)
+        if "until" in query.params:
+            params["until"] = self._bound_time(until)
+
+        def execute() -> list[Row[Any]]:
+            try:
+                return list(connection.execute(statement, params).all())
+            except SQLAlchemyError:
+                connection.rollback()
+                raise
+
+        try:
+            return retry(
+                execute,
+                attempts=self.settings.retries,
+                delay=self.settings.retry_delay.total_seconds(),
+                transient=is_transient_db_error,
+            )
+        except SQLAlchemyError as exc:
+            what = f"query {query.role!r}"
+            raise SourceError(
+                self.name, None, describe_db_error(exc, what=what, url=self.settings.url, redact=self._redact)
+            ) from exc
+
+    def _collect(
+        self,
+        query: _Query,
+        rows: Sequence[Row[Any]],
+        parts: Mapping[str, _Parts],
+        *,
+        only: str | None,
+        failed: dict[str, str],
+    ) -> None:
+        for row in rows:
+            record = {str(k).lower(): v for k, v in row._mapping.items()}
+            model = only if only is not None else record.get("model")
+            if model is None:
+                raise SourceError(
+                    self.name, None, f"query {query.role!r} uses no :model, so its rows need a 'model' column"
+                )
+            model = str(model)
+            if model not in parts:
+                continue
+            if query.role == "snapshot":
+                unknown = set(record) - SNAPSHOT_COLUMNS
+                if unknown:
+                    raise SourceError(
+                        self.name,
+                        None,
+                        f"query 'snapshot' returned unknown column(s) {', '.join(sorted(unknown))}; "
+                        f"expected {', '.join(sorted(SNAPSHOT_COLUMNS))}",
+                    )
+                if parts[model].snapshot is None:
+                    parts[model].snapshot = record
+                continue
+            metrics = parts[model].metrics.setdefault(query.role, {})
+            if "name" in record and "value" in record:
+                metrics[str(record["name"])] = record["value"]
+            else:
+                metrics.update({k: v for k, v in record.items() if k != "model"})
+
+    # --- one watch -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _numbers(values: Mapping[str, Any], what: str) -> dict[str, float]:
+        numbers: dict[str, float] = {}
+        for name, value in values.items():
+            if value is None:
+                continue
+            try:
+                numbers[name] = to_number(value, f"{what} {name!r}")
+            except ValueError as exc:
+                raise _WatchFailure(str(exc)) from None
+        return numbers
+
+    def _snapshot(self, watch: WatchQuery, parts: _Parts, window: str | None) -> Snapshot:
+        aliases = merged_aliases(self.settings.aliases, watch)
+        found = {
+            role: self._numbers(parts.metrics[role], role.replace("_", " ").rstrip("s"))
+            for role in _METRIC_ROLES
+            if role in parts.metrics
+        }
+        current, drift = (
+            split_metrics(found["current_metrics"], aliases) if "current_metrics" in found else (None, {})
+        )
+        baseline = (
+            split_metrics(found["baseline_metrics"], aliases)[0] if "baseline_metrics" in found else None
+        )
+        if "drift_metrics" in found:
+            drift.update({k.removeprefix(DRIFT_PREFIX): v for k, v in found["drift_metrics"].items()})
+        row = parts.snapshot or {}
+        counts = self._numbers({k: row.get(k) for k in _COUNTS}, "count")
+        return Snapshot(
+            current_metrics=current,
+            baseline_metrics=baseline,
+            drift_metrics=drift or None,
+            last_trained_at=to_utc(row.get("last_trained_at"), self._zone),
+            observed_at=to_utc(row.get("observed_at"), self._zone),
+            baseline_count=counts.get("baseline_count"),
+            current_count=counts.get("current_count"),
+            new_count=counts.get("new_count"),
+            provenance=Provenance(
+                source=self.name,
+                model=watch.model,
+                model_version=_text(row.get("model_version")),
+                baseline_rule="query",
+                baseline_run_id=_text(row.get("baseline_run_id")),
+                current_run_id=_text(row.get("current_run_id")),
+                data_window=window,
+            ),
+        )
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
