@@ -323,3 +323,13 @@ def test_already_validated_nodes_are_accepted_inside_a_raw_policy() -> None:
     assert isinstance(volume, DataVolumeTrigger) and volume.threshold_samples == 5
     assert isinstance(age, TimeTrigger) and age.interval_hours == 168.0
     assert parse_policy(PresetOverride()) == PresetOverride()
+
+
+def test_duplicate_name_from_a_preset_override_names_the_override() -> None:
+    with pytest.raises(PolicyError) as caught:
+        build_policy({"preset": "balanced", "override": {"performance": {"name": "drift"}}})
+    assert caught.value.path == "override.performance.name"
+    assert "already used by the drift trigger" in caught.value.message
+    assert build_policy({"override": {"performance": {"name": "perf"}}}).expression == (
+        "drift OR perf OR time OR data_volume"
+    )

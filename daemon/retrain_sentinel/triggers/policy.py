@@ -416,7 +416,15 @@ def build_policy(spec: Any, defaults: PolicyDefaults | None = None) -> Policy:
             if change is False:
                 continue
             merged = {**values, **change}
-            children.append(_leaf(kind, _validate_spec(kind, merged, "override"), defaults))
+            leaf = _leaf(kind, _validate_spec(kind, merged, "override"), defaults)
+            clash = next((c for c in children if c.name == leaf.name), None)
+            if clash is not None:  # name the override the user wrote, not a position in the tree
+                raise PolicyError(
+                    f"override.{kind}.name",
+                    f"trigger name {leaf.name!r} is already used by the {clash.kind} trigger: "
+                    "give this one a unique `name`",
+                )
+            children.append(leaf)
         if not children:
             raise PolicyError("override", "every trigger of the preset is switched off")
         root = CompositeTrigger(children, "OR", None, preset_name)
