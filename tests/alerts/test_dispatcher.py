@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -17,7 +18,7 @@ from retrain_sentinel.alerts.channels.base import Channel
 from retrain_sentinel.alerts.channels.slack import SlackChannel
 from retrain_sentinel.alerts.channels.webhook import WebhookChannel
 from retrain_sentinel.alerts.dispatcher import DeliverySettings, Dispatcher, backoff_delay
-from retrain_sentinel.store import HistoryStore
+from retrain_sentinel.store import HistoryStore, upgrade
 from retrain_sentinel.store.testing import evaluation, routes
 
 FAST = DeliverySettings(base_delay=timedelta(milliseconds=50), max_delay=timedelta(milliseconds=200))
@@ -213,3 +214,27 @@ def test_backoff_is_full_jitter_capped_and_floored_by_retry_after() -> None:
     assert backoff_delay(3, base=base, cap=cap, jitter=0.999) < timedelta(seconds=16)
     assert backoff_delay(30, base=base, cap=cap, jitter=1.0) == cap
     assert backoff_delay(0, base=base, cap=cap, jitter=0.0, retry_after=2) == timedelta(seconds=2)
+
+
+def test_no_byte_of_a_secret_reaches_the_database_or_the_logs(
+    tmp_path: Path,
+    httpserver: HTTPServer,
+    receive: Callable[..., Receiver],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    secret_path = "/services/T000/B000/s3cr3t-t0ken"
+    receive(500, path=secret_path)
+    url = f"sqlite:///{tmp_path / 'history.db'}"
+    upgrade(url)
+    with HistoryStore(url) as history:
+        history.record([evaluation("triggered", _now())], now=_now(), routes=HOOK)
+        channel = WebhookChannel(
+            "hook", SecretStr(httpserver.url_for(secret_path)), secrets=[SecretStr("hmac-k3y")]
+        )
+        Dispatcher(history, {"hook": channel}, FAST).run_once(_now())
+        assert history.outbox()[0].attempts == 1
+    stored = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    captured = capsys.readouterr()
+    for secret in ("s3cr3t-t0ken", "hmac-k3y"):
+        assert secret.encode() not in stored
+        assert secret not in captured.out + captured.err
