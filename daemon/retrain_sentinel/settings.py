@@ -23,8 +23,19 @@ from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from retrain_sentinel.alerts.dispatcher import DeliverySettings
+from retrain_sentinel.alerts.routes import RouteSettings
+from retrain_sentinel.alerts.rules import AlertRuleSettings
+from retrain_sentinel.alerts.settings import ChannelSettings
 from retrain_sentinel.durations import Duration
 from retrain_sentinel.errors import ConfigError, format_location, format_validation_message
+from retrain_sentinel.sources.settings import (
+    BaselineSelector,
+    CountsSelector,
+    CurrentRunSelector,
+    SourceSettings,
+)
+from retrain_sentinel.store.settings import DEFAULT_DATABASE_URL, DatabaseUrl, RetentionSettings
 from retrain_sentinel.triggers.policy import (
     POLICY_TAGS,
     PolicyDefaults,
@@ -115,9 +126,9 @@ class WatchSettings(_Section):
     name: Annotated[str, Field(min_length=1)]
     source: str
     model: str | None = None
-    baseline: dict[str, Any] | None = None
-    current_run: dict[str, Any] | None = None
-    counts: dict[str, Any] | None = None
+    baseline: BaselineSelector | None = None
+    current_run: CurrentRunSelector | None = None
+    counts: CountsSelector | None = None
     metric_aliases: dict[str, str] = {}
     performance: PerformanceSettings = PerformanceSettings()
     min_samples: Annotated[int, Field(ge=0)] | None = None
@@ -125,7 +136,7 @@ class WatchSettings(_Section):
     drift_source: str | None = None
     schedule: ScheduleSettings = ScheduleSettings(every=timedelta(hours=1))
     policy: PolicySpec = "balanced"
-    channels: list[str | dict[str, Any]] = []
+    channels: list[RouteSettings] = []
     for_: Annotated[int, Field(alias="for", ge=1)] = 1
     resolve_after: Annotated[int, Field(ge=1)] = 1
     error_after: Annotated[int, Field(ge=1)] = 3
@@ -145,8 +156,8 @@ class WatchSettings(_Section):
         )
 
     @property
-    def route_channels(self) -> list[str]:
-        return [r if isinstance(r, str) else str(r.get("channel")) for r in self.channels]
+    def alert_rules(self) -> AlertRuleSettings:
+        return AlertRuleSettings(for_=self.for_, resolve_after=self.resolve_after, error_after=self.error_after)
 
 
 _WATCH_DEFAULT_KEYS = frozenset(WatchSettings.model_fields) - {"name", "for_"} | {"for"}
@@ -163,14 +174,14 @@ class Settings(BaseSettings):
         populate_by_name=True,
     )
 
-    database: str = "sqlite:///sentinel.db"
+    database: DatabaseUrl = DEFAULT_DATABASE_URL
     timezone: str = "UTC"
     http: HttpSettings = HttpSettings()
-    retention: dict[str, Any] = {}
+    retention: RetentionSettings = RetentionSettings()
     service: ServiceSettings = ServiceSettings()
-    delivery: dict[str, Any] = {}
-    sources: dict[str, dict[str, Any]] = {}
-    channels: dict[str, dict[str, Any]] = {}
+    delivery: DeliverySettings = DeliverySettings()
+    sources: dict[str, SourceSettings] = {}
+    channels: dict[str, ChannelSettings] = {}
     defaults: dict[str, Any] = {}
     models: list[WatchSettings] = []
 
@@ -214,28 +225,34 @@ class Settings(BaseSettings):
         raise KeyError(name)
 
 
-def expand_variables(value: Any, environ: Mapping[str, str], path: str = "") -> Any:
+def expand_variables(value: Any, environ: Mapping[str, str]) -> Any:
     """Replace ``${VAR}`` in every string; ``$${`` is a literal ``${``. Missing variables are errors."""
-    if isinstance(value, dict):
-        return {k: expand_variables(v, environ, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [expand_variables(v, environ, f"{path}[{i}]") for i, v in enumerate(value)]
-    if not isinstance(value, str) or "$" not in value:
-        return value
-    missing: list[str] = []
+    missing: list[tuple[str, str]] = []
 
-    def substitute(match: re.Match[str]) -> str:
-        if match.group(0) == "$${":
-            return "${"
-        name = match.group(1)
-        if name not in environ:
-            missing.append(name)
-            return ""
-        return environ[name]
+    def substitute_in(text: str, path: str) -> str:
+        def one(match: re.Match[str]) -> str:
+            if match.group(0) == "$${":
+                return "${"
+            name = match.group(1)
+            if name not in environ:
+                missing.append((path, f"environment variable {name} is not set"))
+                return ""
+            return environ[name]
 
-    result = re.sub(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}", substitute, value)
+        return re.sub(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}", one, text)
+
+    def walk(node: Any, path: str) -> Any:
+        if isinstance(node, dict):
+            return {k: walk(v, f"{path}.{k}" if path else str(k)) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v, f"{path}[{i}]") for i, v in enumerate(node)]
+        if isinstance(node, str) and "$" in node:
+            return substitute_in(node, path)
+        return node
+
+    result = walk(value, "")
     if missing:
-        raise ConfigError([(path, f"environment variable {name} is not set") for name in missing])
+        raise ConfigError(missing)
     return result
 
 
@@ -266,13 +283,20 @@ def _cross_check(settings: Settings) -> list[tuple[str, str]]:
             problems.append((where + ".source", f"unknown source {watch.source!r}"))
         if watch.drift_source is not None and watch.drift_source not in settings.sources:
             problems.append((where + ".drift_source", f"unknown source {watch.drift_source!r}"))
-        for i, channel in enumerate(watch.route_channels):
-            if channel not in settings.channels:
-                problems.append((f"{where}.channels[{i}]", f"unknown channel {channel!r}"))
+        for i, route in enumerate(watch.channels):
+            if route.channel not in settings.channels:
+                problems.append((f"{where}.channels[{i}]", f"unknown channel {route.channel!r}"))
+        if watch.drift_source is not None and watch.drift_source in settings.sources:
+            kind = getattr(settings.sources[watch.drift_source], "kind", None)
+            if kind != "files":
+                problems.append((where + ".drift_source", f"source {watch.drift_source!r} is not a files source"))
         try:
             build_policy(watch.policy, watch.policy_defaults)
         except PolicyError as exc:
             problems.append((f"{where}.policy" + (f".{exc.path}" if exc.path else ""), exc.message))
+    dead_letter = settings.delivery.dead_letter_channel
+    if dead_letter is not None and dead_letter not in settings.channels:
+        problems.append(("delivery.dead_letter_channel", f"unknown channel {dead_letter!r}"))
     unknown_defaults = set(settings.defaults) - _WATCH_DEFAULT_KEYS
     problems += [(f"defaults.{key}", "unknown key") for key in sorted(unknown_defaults)]
     return problems
