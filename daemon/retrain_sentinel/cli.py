@@ -130,6 +130,111 @@ def validate(config: ConfigOption = None) -> None:
     )
 
 
+@app.command("drift")
+def drift_command(
+    reference: Annotated[
+        Path, typer.Argument(help="Reference data (.parquet, .csv) or a saved profile (.json).")
+    ],
+    current: Annotated[Path, typer.Argument(help="Current data (.parquet, .csv).")],
+    *,
+    method: Annotated[
+        str, typer.Option("--method", help="auto, or a method: ks, wasserstein, psi, …")
+    ] = "auto",
+    columns: Annotated[
+        str | None, typer.Option("--columns", help="Comma-separated columns (default: all).")
+    ] = None,
+    output_format: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    save_profile: Annotated[
+        Path | None, typer.Option("--save-profile", help="Write the reference's profile (JSON) to reuse it.")
+    ] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option("--sample", min=1, help="Compare a uniform random sample of N rows of each file."),
+    ] = None,
+) -> None:
+    """Compare current data with a reference: drift per feature, and for the dataset."""
+    from retrain_sentinel import datafiles  # noqa: PLC0415 - keeps numpy/scipy out of other commands' start-up
+    from retrain_sentinel.drift import DriftError  # noqa: PLC0415
+
+    if output_format not in ("table", "json"):
+        raise typer.Exit(_fail(ExitCode.USAGE, f"unknown format {output_format!r}; use table or json"))
+    wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    try:
+        with _progress_bar() as progress:
+            result = datafiles.compare_files(
+                reference, current, method=method, columns=wanted, sample=sample,
+                save_profile_to=save_profile, progress=progress,
+            )  # fmt: skip
+    except (datafiles.DataFileError, DriftError) as exc:
+        raise typer.Exit(_fail(ExitCode.USAGE, str(exc))) from None
+    if output_format == "json":
+        print(json.dumps(_drift_json(result, reference, current), indent=2, allow_nan=False))
+    else:
+        _print_drift_table(result)
+
+
+def _progress_bar() -> Any:
+    """A rich progress bar on stderr when it is a terminal; otherwise no progress at all."""
+    import contextlib  # noqa: PLC0415
+
+    if not stderr.is_terminal:
+        return contextlib.nullcontext(None)
+
+    @contextlib.contextmanager
+    def bar() -> Any:
+        from rich.progress import Progress  # noqa: PLC0415
+
+        with Progress(console=stderr, transient=True) as shown:
+            tasks: dict[str, Any] = {}
+
+            def update(phase: str, done: int, total: int | None) -> None:
+                if phase not in tasks:
+                    tasks[phase] = shown.add_task(f"reading {phase}", total=total)
+                shown.update(tasks[phase], completed=done, total=total)
+
+            yield update
+
+    return bar()
+
+
+def _drift_json(result: Any, reference: Path, current: Path) -> dict[str, Any]:
+    from retrain_sentinel.drift.result import json_number  # noqa: PLC0415
+
+    metrics = {name: json_number(value) for name, value in result.as_metrics().items()}
+    return {"reference": str(reference), "current": str(current), **result.to_dict(), "metrics": metrics}
+
+
+def _print_drift_table(result: Any) -> None:
+    table = Table(title="Drift by feature (highest score first)")
+    with_p = any(f.p_value is not None for f in result.features)
+    for column in ("feature", "kind", "method", "score", "p-value", "threshold", "drift"):
+        numeric = column in ("score", "p-value", "threshold")
+        if column != "p-value" or with_p:
+            table.add_column(column, justify="right" if numeric else "left", no_wrap=True, min_width=5)
+    ranked = sorted(result.features, key=lambda f: (f.undecided, -f.score if f.score == f.score else 0.0))
+    for f in ranked:
+        verdict = "undecided: " + (f.reason or "") if f.undecided else ("DRIFT" if f.drifted else "-")
+        table.add_row(
+            f.feature,
+            f.kind,
+            f.method + (" (approx.)" if f.approximate else ""),
+            "" if f.undecided else f"{f.score:.4g}",
+            *([] if not with_p else ["" if f.p_value is None else f"{f.p_value:.3g}"]),
+            f"{f.threshold:g}",
+            verdict,
+        )
+    stdout.print(table)
+    share = result.share_drifted
+    drifted, decided = len(result.drifted_features), len(result.decided)
+    js = result.js_divergence
+    verdict = "DRIFT" if result.dataset_drifted else ("undecided" if share is None else "no drift")
+    share_text = "" if share is None else f" ({share:.0%}; threshold {result.share_threshold:.0%})"
+    js_text = "" if js is None else f"; js_divergence {js:.4f}"
+    stdout.print(
+        f"Dataset: {verdict} — {drifted} of {decided} features drifted{share_text}{js_text}", markup=False
+    )
+
+
 def _fail(code: ExitCode, message: str) -> int:
     stderr.print(f"error: {message}", markup=False)
     return int(code)

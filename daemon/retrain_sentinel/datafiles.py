@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .drift import Profile, ProfileError
+from .drift import DriftResult, Profile, ProfileError, compare
 from .drift.columns import Kind
 from .drift.profile import DEFAULT_BINS, DEFAULT_TOP_K, select_columns
 
@@ -32,6 +32,12 @@ if TYPE_CHECKING:
 
 #: Called after each batch with the rows read so far and the total to read, when it is known.
 Progress = Callable[[int, int | None], None]
+
+#: Called with what is being read ("reference", "current"), rows read so far and the total if known.
+PhaseProgress = Callable[[str, int, int | None], None]
+
+#: Methods that read the data themselves; from profiles they are only approximate.
+_EXACT_METHODS = ("auto", "ks", "wasserstein")
 
 #: Rows of the reference sampled for its quantile edges when the file is larger.
 DEFAULT_EDGE_SAMPLE = 1_000_000
@@ -168,6 +174,53 @@ def profile_file(
         counted = _profile_batches(path, names, like, _offset(progress, seen, _twice(rows)))
         return _described(counted, path, f"a uniform sample of {edge_sample} rows")
     return _described(_profile_batches(path, names, like, _with_total(progress, rows)), path, "the reference")
+
+
+def compare_files(
+    reference: str | Path,
+    current: str | Path,
+    *,
+    method: str = "auto",
+    columns: Sequence[str] | None = None,
+    sample: int | None = None,
+    save_profile_to: str | Path | None = None,
+    progress: PhaseProgress | None = None,
+) -> DriftResult:
+    """Drift of a current data file against a reference file or saved profile.
+
+    - reference is a saved profile: the current file is profiled in batches on its edges (any
+      size; ``ks`` / ``wasserstein`` are then approximate);
+    - ``auto``, ``ks`` or ``wasserstein``, or a ``sample``: both files (or a uniform sample of
+      ``sample`` rows of each) are read into memory and compared exactly;
+    - any other method: both files are profiled in batches (any size).
+
+    ``save_profile_to`` writes the reference's profile (of every row, even when sampling).
+    """
+
+    def phase(name: str) -> Progress | None:
+        return None if progress is None else (lambda done, total: progress(name, done, total))
+
+    if is_profile_file(reference):
+        profile = load_profile(reference)
+        current_profile = profile_file(current, columns=columns, like=profile, progress=phase("current"))
+        result = compare(profile, current_profile, method, columns=columns)
+    elif method in _EXACT_METHODS or sample is not None:
+        ref_table = read_table(reference, columns=columns, sample=sample, progress=phase("reference"))
+        cur_table = read_table(current, columns=columns, sample=sample, progress=phase("current"))
+        result = compare(ref_table, cur_table, method, columns=columns)
+        if save_profile_to is not None:
+            profile = (
+                Profile.from_data(ref_table)
+                if sample is None
+                else profile_file(reference, columns=columns, progress=phase("reference profile"))
+            )
+    else:
+        profile = profile_file(reference, columns=columns, progress=phase("reference"))
+        current_profile = profile_file(current, columns=columns, like=profile, progress=phase("current"))
+        result = compare(profile, current_profile, method, columns=columns)
+    if save_profile_to is not None:
+        save_profile(profile, save_profile_to)
+    return result
 
 
 def _profile_batches(
