@@ -7,8 +7,13 @@ stderr (a traceback only with ``--debug``); logs go to stderr so stdout stays pa
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from enum import IntEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,8 +24,12 @@ from rich.table import Table
 from typer.exceptions import TyperException
 
 from retrain_sentinel import __version__
+from retrain_sentinel.durations import parse_duration
 from retrain_sentinel.errors import ConfigError, SentinelError
+from retrain_sentinel.jsonsafe import dumps
+from retrain_sentinel.service.batch import WatchResult
 from retrain_sentinel.settings import Settings, load_settings
+from retrain_sentinel.store import HistoryStore, StoredEvaluation
 from retrain_sentinel.triggers.presets import DEFAULT_PRESET, PRESETS
 
 __all__ = ["ExitCode", "app", "main", "run"]
@@ -45,6 +54,13 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Inspect the configuration format.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+db_app = typer.Typer(help="Manage the history database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+silence_app = typer.Typer(
+    help="Silence a model's notifications for a while (history goes on); `silence list` shows them.",
+    invoke_without_command=True,
+)
+app.add_typer(silence_app, name="silence")
 
 stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -80,7 +96,322 @@ def _root(
 
 def load(config: Path | None) -> Settings:
     """The validated config, or a ``ConfigError`` that ``main`` turns into exit code 2."""
+    from retrain_sentinel.service.logs import configure_logging
+
+    configure_logging()
     return load_settings(config)
+
+
+def _choice(value: str, allowed: Sequence[str], option: str) -> str:
+    if value not in allowed:
+        raise ConfigError([(option, f"must be one of {', '.join(allowed)}, not {value!r}")])
+    return value
+
+
+@contextmanager
+def _store(settings: Settings, *, migrate: bool | None = None) -> Iterator[HistoryStore]:
+    """The history store, migrated first when ``service.auto_migrate`` (or ``migrate``) says so."""
+    from retrain_sentinel.store import require_current, upgrade
+
+    if settings.service.auto_migrate if migrate is None else migrate:
+        upgrade(settings.database)
+    else:
+        require_current(settings.database)
+    store = HistoryStore(settings.database)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _result_dict(result: WatchResult) -> dict[str, Any]:
+    if result.report is not None:
+        body = result.report.to_dict()
+    else:
+        body = {
+            "triggered": False,
+            "severity": None,
+            "trigger_details": [],
+            "recommendations": [],
+            "timestamp": result.evaluated_at.isoformat(),
+            "metadata": {"model": result.watch},
+        }
+    return {"model": result.watch, "outcome": result.outcome, "error": result.error, **body}
+
+
+_OUTCOME_STYLE = {"ok": "green", "triggered": "red", "undecided": "yellow", "error": "magenta"}
+
+
+def _print_results(results: Sequence[WatchResult], output_format: str) -> None:
+    if output_format == "json":
+        print(dumps([_result_dict(r) for r in results], indent=2))
+        return
+    if output_format == "markdown":
+        for result in results:
+            if result.report is not None:
+                print(result.report.to_markdown())
+            else:
+                print(f"# Retraining Trigger Report\n\n**Model:** {result.watch}\n\n**Error:** {result.error}\n")
+        return
+    table = Table(title=f"Evaluated {len(results)} model(s)")
+    for column in ("model", "outcome", "severity", "why"):
+        table.add_column(column)
+    for result in results:
+        report = result.report
+        why = result.error or (
+            "; ".join(d.reason for d in report.trigger_details if d.triggered or d.undecided)
+            if report is not None
+            else ""
+        )
+        severity = report.severity if report is not None and report.triggered else ""
+        style = _OUTCOME_STYLE[result.outcome]
+        table.add_row(result.watch, f"[{style}]{result.outcome}[/{style}]", severity, why or "—")
+    stdout.print(table)
+    for result in results:
+        if result.report is not None and result.report.triggered:
+            for line in result.report.recommendations:
+                stdout.print(f"• {result.watch}: {line}", markup=False)
+
+
+def run_check(
+    settings: Settings, models: list[str], *, dry_run: bool
+) -> tuple[list[WatchResult], bool]:
+    """Evaluate now; unless ``dry_run``, record and try delivery once. Returns results and whether a
+    delivery failed (it stays queued for the daemon)."""
+    from retrain_sentinel.alerts.dispatcher import Dispatcher
+    from retrain_sentinel.service.batch import evaluate_batch
+    from retrain_sentinel.service.runtime import Runtime
+
+    runtime = Runtime.build(settings, with_channels=not dry_run)
+    try:
+        watches = runtime.select(models)
+        now = datetime.now(UTC)
+        if dry_run:
+            return list(evaluate_batch(runtime, watches, now).results), False
+        with _store(settings) as store:
+            batch = evaluate_batch(runtime, watches, now, store=store)
+            failed = False
+            if batch.recorded is not None and batch.recorded.notifications:
+                stats = Dispatcher(store, runtime.channels, settings.delivery).run_once(now)
+                failed = stats.retried + stats.dead > 0
+            return list(batch.results), failed
+    finally:
+        runtime.close()
+
+
+@app.command()
+def check(
+    config: ConfigOption = None,
+    model: Annotated[list[str] | None, typer.Option("--model", help="Only this model (repeatable).")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="text, json or markdown")] = "text",
+    exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 1 when a model needs retraining.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Evaluate and print only; record and send nothing.")] = False,
+) -> int:
+    """Evaluate the watches now, record the history and send their alerts."""
+    _choice(output_format, ("text", "json", "markdown"), "--format")
+    settings = load(config)
+    results, delivery_failed = run_check(settings, model or [], dry_run=dry_run)
+    _print_results(results, output_format)
+    if delivery_failed:
+        stderr.print("warning: a notification could not be delivered; it stays queued for the daemon")
+    if delivery_failed or any(r.outcome == "error" for r in results):
+        return int(ExitCode.FAILURE)
+    if exit_code and any(r.outcome == "triggered" for r in results):
+        return int(ExitCode.RETRAIN)
+    return int(ExitCode.OK)
+
+
+_HISTORY_FIELDS = ["model", "evaluated_at", "slot_at", "outcome", "severity", "fired", "baseline_version", "error"]
+
+
+def _history_row(item: StoredEvaluation) -> dict[str, Any]:
+    report = item.report
+    return {
+        "model": item.model,
+        "evaluated_at": item.evaluated_at.isoformat(),
+        "slot_at": item.slot_at.isoformat() if item.slot_at else None,
+        "outcome": item.outcome,
+        "severity": item.severity,
+        "fired": report.fired_triggers if report is not None else [],
+        "baseline_version": item.baseline_version,
+        "error": item.error,
+    }
+
+
+@app.command()
+def history(
+    config: ConfigOption = None,
+    model: Annotated[str | None, typer.Option("--model", help="Only this model.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Only this recent, e.g. 7d.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many rows.")] = 50,
+    output_format: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
+) -> None:
+    """Show recorded evaluations, newest first."""
+    _choice(output_format, ("table", "json", "csv"), "--format")
+    try:
+        window = parse_duration(since) if since is not None else None
+    except ValueError as exc:
+        raise ConfigError([("--since", str(exc))]) from None
+    settings = load(config)
+    cutoff = datetime.now(UTC) - window if window is not None else None
+    with _store(settings) as store:
+        rows = [_history_row(item) for item in store.history(model, cutoff, limit)]
+    if output_format == "json":
+        print(dumps(rows, indent=2))
+    elif output_format == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=_HISTORY_FIELDS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, "fired": " ".join(row["fired"])})
+        print(buffer.getvalue(), end="")
+    else:
+        table = Table(title="History")
+        for column in ("evaluated_at", "model", "outcome", "severity", "fired", "error"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(
+                row["evaluated_at"], row["model"], row["outcome"], row["severity"] or "",
+                ", ".join(row["fired"]), row["error"] or "",
+            )
+        stdout.print(table)
+
+
+@app.command()
+def report(
+    model: Annotated[str, typer.Option("--model", help="The model whose latest report to show.")],
+    config: ConfigOption = None,
+    output_format: Annotated[str, typer.Option("--format", help="markdown or json")] = "markdown",
+) -> None:
+    """Show the latest recorded report of a model."""
+    _choice(output_format, ("markdown", "json"), "--format")
+    settings = load(config)
+    with _store(settings) as store:
+        latest = store.latest(model)
+    if latest is None:
+        raise ConfigError([("--model", f"no evaluation of {model!r} is recorded")])
+    if latest.report is None:
+        print(dumps(_history_row(latest), indent=2) if output_format == "json" else f"{model}: {latest.error}")
+    elif output_format == "json":
+        print(latest.report.to_json())
+    else:
+        print(latest.report.to_markdown())
+
+
+@silence_app.callback()
+def silence(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    model: Annotated[str | None, typer.Option("--model", help="The model to silence.")] = None,
+    duration: Annotated[str | None, typer.Option("--for", help="How long, e.g. 4h or 2d.")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (shown in `silence list`).")] = None,
+) -> None:
+    """Silence a model's notifications for a while (history goes on)."""
+    ctx.obj = config
+    if ctx.invoked_subcommand is not None:
+        return
+    missing = [name for name, value in (("--model", model), ("--for", duration), ("--reason", reason)) if not value]
+    if missing:
+        raise ConfigError([(name, "is required") for name in missing])
+    try:
+        length = parse_duration(duration)
+    except ValueError as exc:
+        raise ConfigError([("--for", str(exc))]) from None
+    settings = load(config)
+    if model not in {w.name for w in settings.models}:
+        raise ConfigError([("--model", f"unknown model {model!r}")])
+    now = datetime.now(UTC)
+    assert length is not None and model is not None and reason is not None  # noqa: S101 - checked above
+    with _store(settings) as store:
+        created = store.silence(model, now + length, reason, now=now)
+    print(f"silenced {created.model} until {created.until.isoformat()}")
+
+
+@silence_app.command("list")
+def silence_list(ctx: typer.Context) -> None:
+    """Show the silences in force."""
+    settings = load(ctx.obj)
+    with _store(settings) as store:
+        found = store.silences(datetime.now(UTC))
+    if not found:
+        print("no silences in force")
+    for item in found:
+        print(f"{item.model}\tuntil {item.until.isoformat()}\t{item.reason}")
+
+
+@app.command()
+def unsilence(
+    model: Annotated[str, typer.Option("--model", help="The model to unsilence.")],
+    config: ConfigOption = None,
+) -> None:
+    """Lift a model's silences."""
+    settings = load(config)
+    with _store(settings) as store:
+        count = store.unsilence(model)
+    print(f"lifted {count} silence(s) of {model}")
+
+
+@app.command("test-alert")
+def test_alert(
+    channel: Annotated[str, typer.Option("--channel", help="The channel to send a sample alert to.")],
+    config: ConfigOption = None,
+) -> None:
+    """Send a sample alert through a channel's real delivery path."""
+    from retrain_sentinel.alerts.channels import build_channel
+    from retrain_sentinel.alerts.sample import send_test_alert
+
+    settings = load(config)
+    if channel not in settings.channels:
+        raise ConfigError([("--channel", f"unknown channel {channel!r}")])
+    send_test_alert(build_channel(channel, settings.channels[channel]), datetime.now(UTC))
+    print(f"sent a test alert to {channel}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Migrate the history database to this version's schema."""
+    from retrain_sentinel.store import mask_url, upgrade
+
+    settings = load(config)
+    revision = upgrade(settings.database)
+    print(f"{mask_url(settings.database)} is at revision {revision}")
+
+
+@db_app.command("current")
+def db_current(config: ConfigOption = None) -> None:
+    """Show the history database's schema revision."""
+    from retrain_sentinel.store import current, head, mask_url
+
+    settings = load(config)
+    revision = current(settings.database)
+    state = "up to date" if revision == head() else f"behind (code is at {head()})"
+    print(f"{mask_url(settings.database)}: {revision or 'empty'} ({state})")
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="Where to create the demo.")] = Path("sentinel-demo"),
+) -> None:
+    """Create a demo experiment DB, registry and config, run one check and print the reports."""
+    from retrain_sentinel.demo import write_demo
+
+    config_file = write_demo(directory)
+    settings = load(config_file)
+    results, _ = run_check(settings, [], dry_run=False)
+    _print_results(results, "markdown")
+    stdout.print(
+        f"""Demo ready in {directory}/ — three models: {", ".join(f"{r.watch} ({r.outcome})" for r in results)}.
+
+Next steps:
+  retrain-sentinel check -c {config_file}              # evaluate again (alerts above went to stderr)
+  retrain-sentinel history -c {config_file}            # what was recorded
+  retrain-sentinel run -c {config_file}                # the daemon: every hour, /metrics on :9733
+To alert Slack, add a channel to {config_file}:
+  channels:
+    ml-team: {{kind: slack, webhook_url: "${{SLACK_WEBHOOK_URL}}"}}
+and list it under defaults.channels, then: SLACK_WEBHOOK_URL=https://hooks.slack.com/... retrain-sentinel check -c {config_file}""",
+        markup=False,
+    )
 
 
 @app.command()
@@ -153,8 +484,8 @@ def drift_command(
     ] = None,
 ) -> None:
     """Compare current data with a reference: drift per feature, and for the dataset."""
-    from retrain_sentinel import datafiles  # noqa: PLC0415 - keeps numpy/scipy out of other commands' start-up
-    from retrain_sentinel.drift import DriftError  # noqa: PLC0415
+    from retrain_sentinel import datafiles
+    from retrain_sentinel.drift import DriftError
 
     if output_format not in ("table", "json"):
         raise typer.Exit(_fail(ExitCode.USAGE, f"unknown format {output_format!r}; use table or json"))
@@ -175,14 +506,14 @@ def drift_command(
 
 def _progress_bar() -> Any:
     """A rich progress bar on stderr when it is a terminal; otherwise no progress at all."""
-    import contextlib  # noqa: PLC0415
+    import contextlib
 
     if not stderr.is_terminal:
         return contextlib.nullcontext(None)
 
     @contextlib.contextmanager
     def bar() -> Any:
-        from rich.progress import Progress  # noqa: PLC0415
+        from rich.progress import Progress
 
         with Progress(console=stderr, transient=True) as shown:
             tasks: dict[str, Any] = {}
@@ -198,7 +529,7 @@ def _progress_bar() -> Any:
 
 
 def _drift_json(result: Any, reference: Path, current: Path) -> dict[str, Any]:
-    from retrain_sentinel.drift.result import json_number  # noqa: PLC0415
+    from retrain_sentinel.drift.result import json_number
 
     metrics = {name: json_number(value) for name, value in result.as_metrics().items()}
     return {"reference": str(reference), "current": str(current), **result.to_dict(), "metrics": metrics}

@@ -1,0 +1,185 @@
+"""``evaluate_batch``: read each source once, run the policies, record — shared by ``check`` and ``run``.
+
+Reading is grouped by source so a batch of a thousand watches costs a source a handful of queries;
+one watch's failure is that watch's ``error`` outcome, and the others go on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal
+
+import structlog
+
+from retrain_sentinel.errors import SourceError
+from retrain_sentinel.report import RetrainingReport
+from retrain_sentinel.service.metrics import SentinelMetrics
+from retrain_sentinel.service.runtime import Runtime, Watch
+from retrain_sentinel.snapshot import Snapshot
+from retrain_sentinel.sources.base import SourceResult, WatchQuery
+from retrain_sentinel.store import EvaluationRecord, HistoryStore, LeaseToken, RecordResult
+
+__all__ = ["BatchResult", "WatchResult", "evaluate_batch", "evaluate_watches"]
+
+log = structlog.get_logger("retrain_sentinel.evaluation")
+
+Outcome = Literal["ok", "triggered", "undecided", "error"]
+
+
+@dataclass(frozen=True)
+class WatchResult:
+    """One watch's evaluation: the report, or why there is none."""
+
+    watch: str
+    outcome: Outcome
+    evaluated_at: datetime
+    report: RetrainingReport | None = None
+    snapshot: Snapshot | None = None
+    error: str | None = None
+    source: str | None = None
+    duration: float = 0.0
+
+    def record(self, slot_at: datetime | None) -> EvaluationRecord:
+        version = self.snapshot.provenance.model_version if self.snapshot is not None else None
+        return EvaluationRecord(
+            model=self.watch,
+            evaluated_at=self.evaluated_at,
+            outcome=self.outcome,
+            slot_at=slot_at,
+            report=self.report,
+            snapshot=self.snapshot,
+            error=self.error,
+            duration=self.duration,
+            baseline_version=version,
+        )
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    results: tuple[WatchResult, ...]
+    recorded: RecordResult | None = None
+
+
+def _read_all(
+    runtime: Runtime, watches: Sequence[Watch], now: datetime, key: str
+) -> tuple[dict[str, SourceResult], float]:
+    """One ``read`` per source for the batch; ``key`` picks ``source`` or ``drift_source``."""
+    by_source: dict[str, list[WatchQuery]] = defaultdict(list)
+    for watch in watches:
+        name = getattr(watch.settings, key)
+        if name is not None:
+            by_source[name].append(watch.query)
+    started = time.perf_counter()
+    results: dict[str, SourceResult] = {}
+    for name, queries in by_source.items():
+        try:
+            results.update(runtime.sources[name].read(queries, now))
+        except Exception as exc:  # a source must answer per watch; if it raises, all its watches fail
+            for query in queries:
+                results[query.watch] = SourceError(name, query.model, f"{type(exc).__name__}: {exc}")
+    return results, time.perf_counter() - started
+
+
+def _merge_drift(main: Snapshot, drift: Snapshot, drift_source: str) -> Snapshot:
+    """The drift source gives the drift metrics, and its counts only when the main source has none."""
+    has_counts = any(c is not None for c in (main.current_count, main.baseline_count, main.new_count))
+    changes: dict[str, object] = {
+        "drift_metrics": {**(main.drift_metrics or {}), **(drift.drift_metrics or {})},
+        "provenance": replace(main.provenance, drift_source=drift_source),
+    }
+    if not has_counts:
+        changes.update(new_count=drift.new_count, baseline_count=drift.baseline_count)
+    return main.replace(**changes)
+
+
+def _outcome(report: RetrainingReport) -> Outcome:
+    decision = report.decision
+    if decision == "fired":
+        return "triggered"
+    return "undecided" if decision == "undecided" else "ok"
+
+
+def evaluate_watches(runtime: Runtime, watches: Sequence[Watch], now: datetime) -> list[WatchResult]:
+    """Read and judge; nothing is written. Pure but for the sources' reads."""
+    main, main_seconds = _read_all(runtime, watches, now, "source")
+    drift, drift_seconds = _read_all(runtime, watches, now, "drift_source")
+    share = (main_seconds + drift_seconds) / max(len(watches), 1)  # reads are batched: spread evenly
+    results: list[WatchResult] = []
+    for watch in watches:
+        started = time.perf_counter()
+        snapshot = main.get(watch.name)
+        source_name = watch.settings.source
+        drift_name = watch.settings.drift_source
+        if drift_name is not None and isinstance(snapshot, Snapshot):
+            extra = drift.get(watch.name)
+            if isinstance(extra, SourceError):
+                snapshot, source_name = extra, drift_name
+            elif isinstance(extra, Snapshot):
+                snapshot = _merge_drift(snapshot, extra, drift_name)
+        if not isinstance(snapshot, Snapshot):
+            error = snapshot or SourceError(source_name, watch.query.model, "the source returned nothing")
+            results.append(
+                WatchResult(watch.name, "error", now, error=str(error), source=source_name, duration=share)
+            )
+            continue
+        report = watch.policy.evaluate(snapshot, now, model=watch.name)
+        duration = share + time.perf_counter() - started
+        results.append(WatchResult(watch.name, _outcome(report), now, report, snapshot, duration=duration))
+    return results
+
+
+def _observe(results: Sequence[WatchResult], metrics: SentinelMetrics | None) -> None:
+    for result in results:
+        fired = result.report.fired_triggers if result.report is not None else []
+        log.info(
+            "evaluation",
+            model=result.watch,
+            outcome=result.outcome,
+            severity=result.report.severity if result.report is not None else None,
+            duration=round(result.duration, 4),
+            fired=fired,
+            error=result.error,
+        )
+        if metrics is None:
+            continue
+        metrics.evaluations.labels(result.watch, result.outcome).inc()
+        metrics.model_triggered.labels(result.watch).set(1 if result.outcome == "triggered" else 0)
+        metrics.last_evaluation.labels(result.watch).set(result.evaluated_at.timestamp())
+        metrics.evaluation_duration.observe(result.duration)
+        if result.outcome == "error" and result.source is not None:
+            metrics.source_errors.labels(result.source).inc()
+
+
+def evaluate_batch(
+    runtime: Runtime,
+    watches: Sequence[Watch],
+    now: datetime,
+    *,
+    store: HistoryStore | None = None,
+    slot_at: datetime | None = None,
+    lease: LeaseToken | None = None,
+    metrics: SentinelMetrics | None = None,
+) -> BatchResult:
+    """Evaluate ``watches`` at ``now`` and, given a store, record them in one transaction.
+
+    ``slot_at`` marks a scheduled run: a (model, slot) already in the history is skipped by the
+    store, so a takeover never evaluates one slot twice into history. ``lease`` fences the write.
+    """
+    results = evaluate_watches(runtime, watches, now)
+    recorded: RecordResult | None = None
+    if store is not None:
+        recorded = store.record(
+            [r.record(slot_at) for r in results],
+            now=now,
+            rules={w.name: w.rules for w in watches},
+            routes={w.name: w.routes for w in watches},
+            lease=lease,
+            group_threshold=runtime.settings.delivery.group_threshold,
+        )
+    skipped = {model for model, _ in (recorded.skipped if recorded is not None else ())}
+    _observe([r for r in results if r.watch not in skipped], metrics)
+    return BatchResult(tuple(results), recorded)
