@@ -10,8 +10,8 @@ from retrain_sentinel.sources.catalog import build_source, build_sources
 from retrain_sentinel.sources.settings import (
     AliasBaseline,
     BaselineSelector,
-    CountsSelector,
     CountSpec,
+    CountsSelector,
     CurrentRunSelector,
     ExperimentRun,
     FilesSourceSettings,

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from retrain_sentinel.sources.base import Source
+from retrain_sentinel.sources.experiment_db import ExperimentDbSource
+from retrain_sentinel.sources.mlflow import MlflowSource
+from retrain_sentinel.sources.queries import QueriesSource
 from retrain_sentinel.sources.settings import (
     FilesSourceSettings,
     MlflowSourceSettings,
@@ -19,19 +22,14 @@ __all__ = ["build_source", "build_sources"]
 def build_source(name: str, settings: SourceSettings) -> Source:
     """One source from its settings; opening it connects to nothing yet (``check`` does)."""
     if isinstance(settings, SqlLayoutSettings):
-        from retrain_sentinel.sources.experiment_db import ExperimentDbSource
-
         return ExperimentDbSource(name, settings)
     if isinstance(settings, SqlQueriesSettings):
-        from retrain_sentinel.sources.queries import QueriesSource
-
         return QueriesSource(name, settings)
     if isinstance(settings, MlflowSourceSettings):
-        from retrain_sentinel.sources.mlflow import MlflowSource
-
         return MlflowSource(name, settings)
     if isinstance(settings, FilesSourceSettings):
-        from retrain_sentinel.sources.files import FilesSource
+        # pyarrow and the drift engine load only when a files source is configured.
+        from retrain_sentinel.sources.files import FilesSource  # noqa: PLC0415
 
         return FilesSource(name, settings)
     raise TypeError(f"unknown source settings {type(settings).__name__}")  # pragma: no cover

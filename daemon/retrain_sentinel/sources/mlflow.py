@@ -17,7 +17,7 @@ Watches of a batch are read concurrently by at most ``max_workers`` threads.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -418,9 +418,10 @@ def _parse_run(run: Mapping[str, Any]) -> _Run:
             raise _Failure(str(exc)) from None
         if metric.get("timestamp") is not None:
             times[key] = int(metric["timestamp"])
-    pairs: Callable[[str], dict[str, str]] = lambda kind: {
-        str(p.get("key")): str(p.get("value")) for p in data.get(kind) or ()
-    }
+
+    def pairs(kind: str) -> dict[str, str]:
+        return {str(p.get("key")): str(p.get("value")) for p in data.get(kind) or ()}
+
     return _Run(
         run_id, metrics, times, pairs("params"), pairs("tags"), info.get("start_time"), info.get("end_time")
     )

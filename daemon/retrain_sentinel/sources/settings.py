@@ -299,8 +299,7 @@ class FilesSourceSettings(_SourceBase):
     """Select current files by modification time, or by a date (YYYY-MM-DD or YYYYMMDD) in the path."""
     columns: list[str] | None = None
     method: str = "auto"
-    metric: str = "js_divergence"
-    """The per-feature score whose maximum over features becomes ``drift_metrics[metric]``."""
+    """A drift method (``drift.METHODS``) or ``auto``; the scores land in ``drift_metrics``."""
     base_dir: str | None = None
     """Relative paths are read from here (default: the working directory)."""
 
