@@ -30,7 +30,7 @@ from retrain_sentinel.jsonsafe import dumps
 from retrain_sentinel.service.batch import WatchResult
 from retrain_sentinel.settings import Settings, load_settings
 from retrain_sentinel.store import HistoryStore, StoredEvaluation
-from retrain_sentinel.triggers.presets import DEFAULT_PRESET, PRESETS
+from retrain_sentinel.triggers.presets import DEFAULT_PRESET, PRESETS, preset_policy_yaml
 
 __all__ = ["ExitCode", "app", "main", "run"]
 
@@ -388,6 +388,17 @@ def db_current(config: ConfigOption = None) -> None:
     print(f"{mask_url(settings.database)}: {revision or 'empty'} ({state})")
 
 
+@app.command("run")
+def run_command(config: ConfigOption = None) -> int:
+    """Run the daemon: scheduled batches under a leader lease, alerts, /healthz, /readyz, /metrics."""
+    from retrain_sentinel.service.daemon import run_daemon
+    from retrain_sentinel.service.logs import configure_logging
+    from retrain_sentinel.settings import config_path
+
+    configure_logging()
+    return run_daemon(config_path(config))
+
+
 @app.command()
 def demo(
     directory: Annotated[Path, typer.Option("--dir", help="Where to create the demo.")] = Path("sentinel-demo"),
@@ -416,9 +427,17 @@ and list it under defaults.channels, then: SLACK_WEBHOOK_URL=https://hooks.slack
 
 @app.command()
 def presets(
-    output_format: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    name: Annotated[str | None, typer.Argument(help="Only this preset.", show_default=False)] = None,
+    output_format: Annotated[str, typer.Option("--format", help="table, json or yaml (as a policy)")] = "table",
 ) -> None:
     """Show the preset policies and their thresholds."""
+    _choice(output_format, ("table", "json", "yaml"), "--format")
+    if name is not None:
+        _choice(name, tuple(PRESETS), "preset")
+    chosen = [name] if name is not None else list(PRESETS)
+    if output_format == "yaml":
+        print("---\n".join(preset_policy_yaml(n) for n in chosen), end="")  # type: ignore[arg-type]
+        return
     rows = {
         name: {
             "drift": {"threshold": v.drift_threshold, "severity": v.drift_severity},
@@ -427,6 +446,7 @@ def presets(
             "data_volume": {"threshold_percentage": v.volume_percentage, "severity": v.volume_severity},
         }
         for name, v in PRESETS.items()
+        if name in chosen
     }
     if output_format == "json":
         print(json.dumps(rows, indent=2))
@@ -435,6 +455,8 @@ def presets(
     for column in ("preset", "drift (js_divergence)", "performance", "time", "data volume"):
         table.add_column(column)
     for name, v in PRESETS.items():
+        if name not in chosen:
+            continue
         table.add_row(
             name + (" (default)" if name == DEFAULT_PRESET else ""),
             f"{v.drift_threshold:g}, {v.drift_severity}",
