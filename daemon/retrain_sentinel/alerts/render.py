@@ -103,7 +103,7 @@ def one_line(text: Any, limit: int | None = None) -> str:
         " " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch != "\u200d" else ch
         for ch in str(text)
     )
-    cleaned = " ".join(cleaned.split(" ")).strip()
+    cleaned = " ".join(cleaned.split())
     if limit is not None and len(cleaned) > limit:
         cleaned = cleaned[: max(limit - 1, 0)] + "…"
     return cleaned

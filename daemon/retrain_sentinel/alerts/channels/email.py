@@ -44,6 +44,8 @@ from retrain_sentinel.triggers.base import Clock, system_clock
 __all__ = ["EmailChannel", "compose_email", "message_id_header", "subject_for"]
 
 MAX_SUBJECT = 200
+#: RFC 5322 allows lines of 998 characters; folding at 78 makes some parsers read a leading space.
+_POLICY = policy.SMTP.clone(max_line_length=998)
 _MSGID_SAFE = re.compile(r"^[A-Za-z0-9._+=-]{1,128}$")
 
 
@@ -110,7 +112,7 @@ def compose_email(
 ) -> EmailMessage:
     """The mail for ``message`` (pure). Raises ``ValueError`` if a header would hold a line break."""
     views = describe_message(message, link_template=link_template)
-    mail = EmailMessage(policy=policy.SMTP)
+    mail = EmailMessage(policy=_POLICY)
     mail["Subject"] = subject_for(message, views, subject_prefix)
     mail["From"] = sender
     mail["To"] = ", ".join(recipients)
