@@ -245,7 +245,7 @@ def expand_variables(value: Any, environ: Mapping[str, str]) -> Any:
         if isinstance(node, dict):
             return {k: walk(v, f"{path}.{k}" if path else str(k)) for k, v in node.items()}
         if isinstance(node, list):
-            return [walk(v, f"{path}[{i}]") for i, v in enumerate(node)]
+            return [walk(v, f"{path}[{_item_label(path, v, i)}]") for i, v in enumerate(node)]
         if isinstance(node, str) and "$" in node:
             return substitute_in(node, path)
         return node
@@ -254,6 +254,36 @@ def expand_variables(value: Any, environ: Mapping[str, str]) -> Any:
     if missing:
         raise ConfigError(missing)
     return result
+
+
+def _item_label(path: str, item: Any, index: int) -> str | int:
+    """A model is named by its ``name`` (``models[fraud]``), any other list item by its position."""
+    name = item.get("name") if path == "models" and isinstance(item, dict) else None
+    return name if isinstance(name, str) and name and "$" not in name else index
+
+
+#: Where pydantic puts a union's tag into an error's location, and the tags it may put there; the
+#: tag is dropped so paths read as the user wrote them (``sources.lab.timeout``, not
+#: ``sources.lab.sql_layout.timeout``). ``str`` / ``int`` match any key / index.
+_UNION_TAGS: tuple[tuple[tuple[Any, ...], frozenset[str]], ...] = (
+    (("sources", str), frozenset({"sql_layout", "sql_queries", "mlflow", "files"})),
+    (("channels", str), frozenset({"slack", "email", "webhook", "console"})),
+    (("models", int, "baseline"), frozenset({"tag", "version", "alias"})),
+    (("models", int, "current_run"), frozenset({"name", "task", "run_id", "experiment"})),
+    (("models", int, "counts", str), frozenset({"metric", "metadata"})),
+)
+
+
+def _without_union_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    for pattern, tags in _UNION_TAGS:
+        n = len(pattern)
+        matches = len(loc) > n and all(
+            isinstance(part, want) if isinstance(want, type) else part == want
+            for part, want in zip(loc, pattern, strict=False)
+        )
+        if matches and loc[n] in tags:
+            return (*loc[:n], *loc[n + 1 :])
+    return loc
 
 
 def _model_names(raw: Mapping[str, Any]) -> dict[tuple[Any, ...], list[str]]:
@@ -266,7 +296,10 @@ def _model_names(raw: Mapping[str, Any]) -> dict[tuple[Any, ...], list[str]]:
 def _problems(exc: ValidationError, raw: Mapping[str, Any]) -> list[tuple[str, str]]:
     names = _model_names(raw)
     return [
-        (format_location(error["loc"], skip=POLICY_TAGS, list_names=names), format_validation_message(error))
+        (
+            format_location(_without_union_tags(error["loc"]), skip=POLICY_TAGS, list_names=names),
+            format_validation_message(error),
+        )
         for error in exc.errors()
     ]
 
