@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-import retrain_sentinel.sources as sources
+from retrain_sentinel import sources
 from retrain_sentinel.sources import (
     AliasBaseline,
     BaselineSelector,
