@@ -11,7 +11,9 @@ from retrain_sentinel.alerts.notification import Message, Notification, Transiti
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def drift_report(model: str = "churn", score: float = 0.18, features: Mapping[str, float] | None = None) -> dict[str, Any]:
+def drift_report(
+    model: str = "churn", score: float = 0.18, features: Mapping[str, float] | None = None
+) -> dict[str, Any]:
     metrics: dict[str, Any] = {"js_divergence": score}
     for name, value in (features or {"age": 0.42, "income": 0.21, "tenure": 0.05}).items():
         metrics[f"{name}/psi"] = value
@@ -44,7 +46,9 @@ def drift_report(model: str = "churn", score: float = 0.18, features: Mapping[st
                 "kind": "time",
             },
         ],
-        "recommendations": [f"Data drift detected (js_divergence {score:.4g} > 0.15): retrain on recent data."],
+        "recommendations": [
+            f"Data drift detected (js_divergence {score:.4g} > 0.15): retrain on recent data."
+        ],
         "metadata": {"model": model, "decision": "fired", "model_version": "3"},
     }
 

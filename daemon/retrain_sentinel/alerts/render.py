@@ -233,7 +233,7 @@ def describe(notification: Notification, *, link_template: str | None = None) ->
     version = _version(notification)
     headline = KIND_LABELS.get(notification.kind, ("", "", notification.kind))[2]
     return AlertView(
-        id=notification.id,
+        id=one_line(notification.id),
         model=one_line(notification.model),
         version=one_line(version) if version else None,
         kind=notification.kind,

@@ -14,8 +14,9 @@ from retrain_sentinel.alerts.channels import EmailChannel, build_channels
 from retrain_sentinel.alerts.channels.email import compose_email, message_id_header
 from retrain_sentinel.alerts.settings import EmailChannelSettings
 from retrain_sentinel.errors import DeliveryError
-from .conftest import SMTP_PASSWORD, SMTP_USER, SmtpServer
+
 from ..factories import NOW, message, notification
+from .conftest import SMTP_PASSWORD, SMTP_USER, SmtpServer
 
 
 def settings_for(server: SmtpServer, security: str = "starttls", **smtp: Any) -> EmailChannelSettings:
@@ -74,6 +75,7 @@ def test_starttls_with_login_delivers_a_multipart_mail(starttls_server: SmtpServ
     assert "age (psi) 0.42" in body
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 def test_implicit_tls_delivers(tls_server: SmtpServer) -> None:
     channel_for(tls_server, security="tls").send(message())
 
@@ -125,8 +127,12 @@ def test_group_subject_names_severity_and_models(starttls_server: SmtpServer) ->
 
 
 def test_message_id_is_derived_from_the_message_id() -> None:
-    first = compose_email(message(id="abc"), sender="a@example.com", recipients=["b@example.com"], subject_prefix="[s]", now=NOW)
-    again = compose_email(message(id="abc"), sender="a@example.com", recipients=["b@example.com"], subject_prefix="[s]", now=NOW)
+    first = compose_email(
+        message(id="abc"), sender="a@example.com", recipients=["b@example.com"], subject_prefix="[s]", now=NOW
+    )
+    again = compose_email(
+        message(id="abc"), sender="a@example.com", recipients=["b@example.com"], subject_prefix="[s]", now=NOW
+    )
 
     assert first["Message-ID"] == again["Message-ID"] == "<abc@example.com>"
     assert message_id_header("id with spaces\r\n", "a@example.com").startswith("<")
@@ -176,7 +182,11 @@ def test_connection_refused_is_retryable(starttls_server: SmtpServer, closed_por
 
 def test_untrusted_certificate_fails_starttls(starttls_server: SmtpServer) -> None:
     channel = build_channels(
-        {"oncall": settings_for(starttls_server).model_copy(update={"smtp": settings_for(starttls_server).smtp.model_copy(update={"ca_file": None})})}
+        {
+            "oncall": settings_for(starttls_server).model_copy(
+                update={"smtp": settings_for(starttls_server).smtp.model_copy(update={"ca_file": None})}
+            )
+        }
     )["oncall"]
 
     with pytest.raises(DeliveryError, match="STARTTLS failed"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -26,7 +27,7 @@ HOOK_PATH = "/services/T000/B000/XXXXSLACKTOKEN"
 def slack(httpserver: HTTPServer) -> SlackChannel:
     url = httpserver.url_for(HOOK_PATH)
     channel = build_channels(
-        {"team": SlackChannelSettings(kind="slack", webhook_url=SecretStr(url), timeout="2s")},  # type: ignore[arg-type]
+        {"team": SlackChannelSettings(kind="slack", webhook_url=SecretStr(url), timeout="2s")},
         clock=lambda: NOW,
     )["team"]
     assert isinstance(channel, SlackChannel)
@@ -72,8 +73,13 @@ def test_user_text_arrives_escaped(httpserver: HTTPServer, slack: SlackChannel) 
         "triggered": True,
         "severity": "critical",
         "trigger_details": [
-            {"trigger_name": "<@U123>", "triggered": True, "severity": "critical", "reason": "<https://evil|click> & more",
-             "metrics": {"<!here>/psi": 0.9}},
+            {
+                "trigger_name": "<@U123>",
+                "triggered": True,
+                "severity": "critical",
+                "reason": "<https://evil|click> & more",
+                "metrics": {"<!here>/psi": 0.9},
+            },
         ],
         "recommendations": ["<!everyone>"],
         "metadata": {"decision": "fired"},
@@ -94,7 +100,11 @@ def test_user_text_arrives_escaped(httpserver: HTTPServer, slack: SlackChannel) 
 def test_link_is_the_only_markup(httpserver: HTTPServer) -> None:
     httpserver.expect_request(HOOK_PATH).respond_with_data("ok")
     settings = SlackChannelSettings.model_validate(
-        {"kind": "slack", "webhook_url": httpserver.url_for(HOOK_PATH), "link_template": "https://mlflow.example.com/m/{model}?v={version}&x=1"}
+        {
+            "kind": "slack",
+            "webhook_url": httpserver.url_for(HOOK_PATH),
+            "link_template": "https://mlflow.example.com/m/{model}?v={version}&x=1",
+        }
     )
     channel = build_channels({"team": settings})["team"]
 
@@ -123,10 +133,21 @@ def test_a_group_of_60_models_stays_within_slack_limits(httpserver: HTTPServer, 
 
 def test_long_texts_are_cut_with_and_n_more() -> None:
     reasons = [
-        {"trigger_name": f"t{i}", "triggered": True, "severity": "warning", "reason": "r" * 400, "metrics": {}}
+        {
+            "trigger_name": f"t{i}",
+            "triggered": True,
+            "severity": "warning",
+            "reason": "r" * 400,
+            "metrics": {},
+        }
         for i in range(20)
     ]
-    report = {"triggered": True, "severity": "warning", "trigger_details": reasons, "metadata": {"decision": "fired"}}
+    report = {
+        "triggered": True,
+        "severity": "warning",
+        "trigger_details": reasons,
+        "metadata": {"decision": "fired"},
+    }
 
     payload = slack_payload(message(notification("m" * 5000, report=report)))
 
@@ -160,7 +181,9 @@ def test_server_error_is_retryable(httpserver: HTTPServer, slack: SlackChannel) 
 
 
 def test_rate_limit_is_retryable_after_retry_after(httpserver: HTTPServer, slack: SlackChannel) -> None:
-    httpserver.expect_request(HOOK_PATH).respond_with_data("rate_limited", status=429, headers={"Retry-After": "2"})
+    httpserver.expect_request(HOOK_PATH).respond_with_data(
+        "rate_limited", status=429, headers={"Retry-After": "2"}
+    )
 
     with pytest.raises(DeliveryError) as caught:
         slack.send(message())
@@ -190,7 +213,9 @@ def test_200_without_ok_is_not_success(httpserver: HTTPServer, slack: SlackChann
 
 
 def test_redirect_is_not_followed(httpserver: HTTPServer, slack: SlackChannel) -> None:
-    httpserver.expect_request(HOOK_PATH).respond_with_data("", status=302, headers={"Location": "http://elsewhere.example/"})
+    httpserver.expect_request(HOOK_PATH).respond_with_data(
+        "", status=302, headers={"Location": "http://elsewhere.example/"}
+    )
 
     with pytest.raises(DeliveryError) as caught:
         slack.send(message())
@@ -200,8 +225,10 @@ def test_redirect_is_not_followed(httpserver: HTTPServer, slack: SlackChannel) -
 
 
 def test_timeout_is_retryable(httpserver: HTTPServer) -> None:
+    release = threading.Event()
+
     def slow(request: Request) -> Response:
-        time.sleep(1.0)
+        release.wait(5)
         return Response("ok")
 
     httpserver.expect_request(HOOK_PATH).respond_with_handler(slow)
@@ -212,6 +239,10 @@ def test_timeout_is_retryable(httpserver: HTTPServer) -> None:
 
     assert caught.value.retryable
     assert "timed out" in str(caught.value)
+    release.set()  # let the receiver finish now, so its late answer does not land in the next test
+    deadline = time.monotonic() + 5
+    while not httpserver.log and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def test_connection_refused_is_retryable(closed_port: int) -> None:
@@ -221,7 +252,9 @@ def test_connection_refused_is_retryable(closed_port: int) -> None:
         channel.send(message())
 
     assert caught.value.retryable
-    assert str(caught.value) == f"slack channel 'team': http://127.0.0.1 could not be reached (ConnectionError)"
+    assert (
+        str(caught.value) == "slack channel 'team': http://127.0.0.1 could not be reached (ConnectionError)"
+    )
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
 
 

@@ -1,0 +1,43 @@
+"""The console channel: readable text on stderr, stdout untouched."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from retrain_sentinel.alerts.channels import ConsoleChannel
+from retrain_sentinel.errors import DeliveryError
+
+from ..factories import message, notification
+
+
+def test_writes_to_stderr_only(capsys: pytest.CaptureFixture[str]) -> None:
+    ConsoleChannel("stdout").send(message(notification("churn")))
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "🔴 FIRING [critical] churn (version 3): retraining recommended" in err
+    assert "Drift js_divergence = 0.18 exceeds threshold 0.15" in err
+
+
+def test_a_group_is_one_block(capsys: pytest.CaptureFixture[str]) -> None:
+    ConsoleChannel("stdout").send(message(*(notification(f"m{i}", id=str(i)) for i in range(5)), id="g"))
+
+    err = capsys.readouterr().err
+    assert err.count("── retrain-sentinel") == 1
+    assert "5 alerts (5 firing)" in err
+
+
+def test_control_characters_cannot_reach_the_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    ConsoleChannel("stdout").send(message(notification("evil\x1b[2J\rmodel")))
+
+    assert "\x1b" not in capsys.readouterr().err
+
+
+def test_a_closed_stream_is_a_delivery_error() -> None:
+    stream = io.StringIO()
+    stream.close()
+
+    with pytest.raises(DeliveryError):
+        ConsoleChannel("stdout", stream=lambda: stream).send(message())
