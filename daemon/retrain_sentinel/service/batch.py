@@ -132,12 +132,17 @@ def evaluate_watches(runtime: Runtime, watches: Sequence[Watch], now: datetime) 
     return results
 
 
-def _observe(results: Sequence[WatchResult], metrics: SentinelMetrics | None) -> None:
+def _observe(
+    results: Sequence[WatchResult], metrics: SentinelMetrics | None, slot_at: datetime | None = None
+) -> None:
+    """One log event per recorded evaluation; ``slot`` ties it to its history row (model, slot_at)."""
+    slot = slot_at.isoformat() if slot_at is not None else None
     for result in results:
         fired = result.report.fired_triggers if result.report is not None else []
         log.info(
             "evaluation",
             model=result.watch,
+            slot=slot,
             outcome=result.outcome,
             severity=result.report.severity if result.report is not None else None,
             duration=round(result.duration, 4),
@@ -181,5 +186,5 @@ def evaluate_batch(
             group_threshold=runtime.settings.delivery.group_threshold,
         )
     skipped = {model for model, _ in (recorded.skipped if recorded is not None else ())}
-    _observe([r for r in results if r.watch not in skipped], metrics)
+    _observe([r for r in results if r.watch not in skipped], metrics, slot_at)
     return BatchResult(tuple(results), recorded)
