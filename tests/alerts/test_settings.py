@@ -232,3 +232,12 @@ def test_unreadable_or_bad_secret_files_name_the_file_not_the_content(tmp_path: 
     assert paths == ["channels.a.webhook_url_file", "channels.b.url_file", "channels.c.secret_file"]
     assert str(tmp_path / "missing") in str(caught.value)
     assert "SUPERSECRETPATH" not in str(caught.value)
+
+
+def test_a_missing_ca_file_is_a_config_error(tmp_path: Path) -> None:
+    settings = parse({"b": email(ca_file=str(tmp_path / "nope.pem"))})
+
+    with pytest.raises(ConfigError) as caught:
+        build_channels(settings)
+
+    assert [path for path, _ in caught.value.problems] == ["channels.b.smtp.ca_file"]

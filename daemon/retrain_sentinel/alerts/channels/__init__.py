@@ -6,6 +6,7 @@ reload) and where each settings model becomes its channel; every kind implements
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -60,6 +61,16 @@ def _secret(value: SecretStr | None, path: Path | None, where: str) -> SecretStr
     return SecretStr(_read(path, where))
 
 
+def _tls(ca_file: Path | None, where: str) -> ssl.SSLContext:
+    """The client TLS context, trusting ``ca_file`` instead of the system CAs when given."""
+    try:
+        return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            [(f"{where}.smtp.ca_file", f"cannot load {ca_file}: {type(exc).__name__}")]
+        ) from None
+
+
 def _url(value: SecretStr | None, path: Path | None, where: str) -> SecretStr:
     url = _secret(value, path, where)
     problem = check_http_url(url.get_secret_value())
@@ -84,7 +95,9 @@ def build_channel(name: str, settings: ChannelSettings, *, clock: Clock = system
         password = None
         if smtp.username is not None:
             password = _secret(smtp.password, smtp.password_file, f"{where}.smtp.password_file")
-        return EmailChannel(name, settings, password=password, clock=clock)
+        return EmailChannel(
+            name, settings, password=password, ssl_context=_tls(smtp.ca_file, where), clock=clock
+        )
     if isinstance(settings, WebhookChannelSettings):
         secrets = list(settings.secret or [])
         if settings.secret_file is not None:
