@@ -61,6 +61,7 @@ from .profile import (
     ColumnProfile,
     NumericProfile,
     Profile,
+    bin_counts,
     categorical_profile,
     numeric_profile,
     quantile_edges,
@@ -218,7 +219,10 @@ class _Column:
     def _numeric(self, reference: _Side, outcome: _Outcome) -> None:
         assert isinstance(reference.profile, NumericProfile)  # noqa: S101 - _Side guarantees it
         exact = METHODS[outcome.method].needs_data and reference.values is not None
-        current_profile, current_values = _current_numeric(self.current, self.name, reference.profile, exact)
+        moments = outcome.method == "wasserstein" and not exact  # binned W1 needs the current range
+        current_profile, current_values = _current_numeric(
+            self.current, self.name, reference.profile, exact=exact, moments=moments
+        )
         outcome.current_size, outcome.current_missing = current_profile.count, current_profile.missing
         if _undecided_sizes(outcome):
             return
@@ -307,8 +311,13 @@ class _Side:
 
 
 def _current_numeric(
-    current: object, name: str, reference: NumericProfile, exact: bool
+    current: object, name: str, reference: NumericProfile, *, exact: bool, moments: bool
 ) -> tuple[NumericProfile, NumericValues | None]:
+    """The current column binned on the reference's edges (and its sorted values for exact methods).
+
+    Moments cost a pass each over the data, so they are computed only when a method reads them;
+    otherwise they are left NaN in this internal profile, which is never returned to callers.
+    """
     if isinstance(current, Profile):
         profile = current[name]
         if not isinstance(profile, NumericProfile) or not np.array_equal(profile.edges, reference.edges):
@@ -317,7 +326,11 @@ def _current_numeric(
     values = numeric_values(get_column(current, name))
     if exact:
         values = values.sorted()
-    return numeric_profile(values, reference.edges), values if exact else None
+    if exact or moments:
+        return numeric_profile(values, reference.edges), values if exact else None
+    counts = bin_counts(values, reference.edges)
+    nan = math.nan
+    return NumericProfile(reference.edges, counts, values.missing, nan, nan, nan, nan), None
 
 
 def _current_categories(current: object, name: str) -> CategoryCounts:
