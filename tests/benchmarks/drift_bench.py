@@ -41,6 +41,7 @@ MEASUREMENTS: dict[str, str] = {
     "engine_auto": "this engine, auto (data vs data)",
     "engine_psi_profile": "this engine, psi vs stored profile",
     "engine_js_profile": "this engine, jensenshannon vs stored profile",
+    "engine_psi_profile_numeric": "  the same, psi, numeric columns only",
     "scipy_per_column": "per-column scipy, same methods as auto",
     "read_floor": "read floor: np.add.reduce per column",
     "bare_binning": "bare binning: np.histogram per column",
@@ -138,14 +139,16 @@ def engine_auto(_: str) -> Measured:
     return run
 
 
-def engine_against_profile(method: str) -> Callable[[str], Measured]:
+def engine_against_profile(method: str, numeric_only: bool = False) -> Callable[[str], Measured]:
     def prepare(profile_path: str) -> Measured:
         from retrain_sentinel.drift import Profile, compare
 
         profile = Profile.from_json(Path(profile_path).read_bytes())
+        columns = [f"num_{i}" for i in range(NUMERIC)] if numeric_only else None
 
         def run(_: Any, cur: Any) -> str:
-            return f"share drifted {compare(profile, cur, method=method).share_drifted:.2f}"
+            result = compare(profile, cur, method=method, columns=columns)
+            return f"share drifted {result.share_drifted:.2f}"
 
         return run
 
@@ -234,6 +237,7 @@ CHILDREN: dict[str, tuple[Callable[[str], Measured], tuple[str, ...]]] = {
     "engine_auto": (engine_auto, ("ref", "cur")),
     "engine_psi_profile": (engine_against_profile("psi"), ("cur",)),
     "engine_js_profile": (engine_against_profile("jensenshannon"), ("cur",)),
+    "engine_psi_profile_numeric": (engine_against_profile("psi", numeric_only=True), ("cur",)),
     "scipy_per_column": (scipy_per_column, ("ref", "cur")),
     "read_floor": (read_floor, ("ref", "cur")),
     "bare_binning": (bare_binning, ("cur",)),
@@ -319,12 +323,16 @@ def report(rows: int, results: dict[str, dict[str, Any]], notes: list[str]) -> N
         ratio = ok["engine_auto"]["peak_kib"] * 1024 / ok["engine_auto"]["input_bytes"]
         print(f"auto peak RSS / input bytes: {ratio:.2f} (goal ≤ 2: {'met' if ratio <= 2 else 'MISSED'})")
     if "bare_binning" in ok:
+        if "engine_psi_profile_numeric" in ok:  # the same work as bare binning: the numeric columns
+            ratio = ok["engine_psi_profile_numeric"]["seconds"] / ok["bare_binning"]["seconds"]
+            verdict = "met" if ratio <= 1.5 else "MISSED"
+            print(
+                f"psi vs stored profile (numeric columns) / bare binning: {ratio:.2f}× (goal ≤ 1.5×: {verdict})"
+            )
         for name in ("engine_psi_profile", "engine_js_profile"):
-            if name in ok:
+            if name in ok:  # all 25 columns: also counts the 5 string columns, which bare binning skips
                 ratio = ok[name]["seconds"] / ok["bare_binning"]["seconds"]
-                print(
-                    f"{MEASUREMENTS[name]} / bare binning: {ratio:.2f}× (goal ≤ 1.5×: {'met' if ratio <= 1.5 else 'MISSED'})"
-                )
+                print(f"{MEASUREMENTS[name]} (25 columns) / bare binning (20 numeric): {ratio:.2f}×")
     print("peak = RSS high-water mark during the call with the input resident (libraries included);")
     print("extra = peak minus the RSS just before the call; maxrss = the subprocess's whole-life peak.")
     for note in notes:
