@@ -215,7 +215,8 @@ class Settings(BaseSettings):
         models = data.get("models")
         if not isinstance(defaults, dict) or not isinstance(models, list):
             return data
-        merged = [{**defaults, **m} if isinstance(m, dict) else m for m in models]
+        known = {k: v for k, v in defaults.items() if k in _WATCH_DEFAULT_KEYS}  # others: `defaults.<key>` error
+        merged = [{**known, **m} if isinstance(m, dict) else m for m in models]
         return {**data, "models": merged}
 
     def watch(self, name: str) -> WatchSettings:
@@ -293,15 +294,31 @@ def _model_names(raw: Mapping[str, Any]) -> dict[tuple[Any, ...], list[str]]:
     return {("models",): [m.get("name") if isinstance(m, dict) else None for m in models]}  # type: ignore[misc]
 
 
+def _from_defaults(loc: tuple[Any, ...], raw: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A bad value a model took from ``defaults`` is reported once, where it was written."""
+    models, defaults = raw.get("models"), raw.get("defaults")
+    if len(loc) < 3 or loc[0] != "models" or not isinstance(loc[1], int):
+        return loc
+    if not isinstance(models, list) or not isinstance(defaults, dict) or loc[1] >= len(models):
+        return loc
+    own = models[loc[1]]
+    if isinstance(own, dict) and loc[2] not in own and loc[2] in defaults:
+        return ("defaults", *loc[2:])
+    return loc
+
+
 def _problems(exc: ValidationError, raw: Mapping[str, Any]) -> list[tuple[str, str]]:
     names = _model_names(raw)
-    return [
+    problems = [
         (
-            format_location(_without_union_tags(error["loc"]), skip=POLICY_TAGS, list_names=names),
+            format_location(
+                _from_defaults(_without_union_tags(error["loc"]), raw), skip=POLICY_TAGS, list_names=names
+            ),
             format_validation_message(error),
         )
         for error in exc.errors()
     ]
+    return list(dict.fromkeys(problems))  # one line for a default that is wrong in every model
 
 
 def _cross_check(settings: Settings) -> list[tuple[str, str]]:
