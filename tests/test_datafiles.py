@@ -141,3 +141,11 @@ def test_a_bad_profile_file_is_a_data_file_error(tmp_path: Path) -> None:
     path.write_text('{"format_version": 99}')
     with pytest.raises(DataFileError, match="newer than this version"):
         datafiles.load_profile(path)
+
+
+def test_an_empty_file_gives_undecided_features(write) -> None:  # type: ignore[no-untyped-def]
+    reference = write(frame(200), "reference")
+    empty = write({k: v[:0] for k, v in frame(10).items()}, "empty")
+    profile = datafiles.profile_file(empty, like=datafiles.profile_file(reference))
+    assert profile.rows == 0
+    assert all(f.undecided for f in compare(datafiles.profile_file(reference), profile).features)

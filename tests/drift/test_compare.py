@@ -240,3 +240,24 @@ def test_result_serialises_to_strict_json() -> None:
 def test_strings_where_numbers_were_make_the_feature_undecided() -> None:
     result = compare({"x": rng.normal(size=50)}, {"x": np.array(["a"] * 50, dtype=object)})
     assert result["x"].undecided and "cannot be compared" in (result["x"].reason or "")
+
+
+def test_ks_against_a_profile_is_approximate_with_a_p_value() -> None:
+    reference, current = table(3000), table(3000, shift=0.5, seed=1)
+    result = compare(Profile.from_data(reference), current, method="ks")
+    exact = compare(reference, current, method="ks")
+    assert result["num"].approximate and result["num"].p_value is not None
+    assert result["num"].score == pytest.approx(exact["num"].score, abs=0.05)
+    assert result["num"].drifted
+
+
+@pytest.mark.parametrize("library", ["numpy", "pandas", "pyarrow"])
+def test_a_current_column_of_nothing_but_nulls_is_undecided(library: str) -> None:
+    empty: object = np.array([None] * 50, dtype=object)
+    if library == "pandas":
+        empty = pytest.importorskip("pandas").Series([None] * 50, dtype=object)
+    elif library == "pyarrow":
+        empty = pytest.importorskip("pyarrow").chunked_array([[None] * 50])
+    result = compare({"x": rng.normal(size=50)}, {"x": empty})
+    assert result["x"].undecided and result["x"].reason == "no values in the current data (all missing)"
+    assert result["x"].current_missing == 50

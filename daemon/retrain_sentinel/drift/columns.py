@@ -154,17 +154,25 @@ def _as_float_array(column: Any) -> FloatArray:
         import pyarrow as pa  # noqa: PLC0415 - optional dependency, only for arrow input
         import pyarrow.compute as pc  # noqa: PLC0415
 
+        if pa.types.is_null(column.type):  # a column with no value at all (e.g. an empty CSV column)
+            return np.full(len(column), np.nan)
         if not is_numeric(column):
             raise ValueError(f"values of type {column.type} are not numbers")
         floats = pc.cast(column, pa.float64())
         return np.asarray(floats.to_numpy(zero_copy_only=False), dtype=np.float64)
     if hasattr(column, "to_numpy") and hasattr(column, "isna"):  # pandas Series
+        if column.isna().all():  # no value at all: nothing says it is not numeric
+            return np.full(len(column), np.nan)
         if not is_numeric(column):
             raise ValueError(f"values of type {column.dtype} are not numbers")
         return np.asarray(column.to_numpy(dtype=np.float64, na_value=np.nan))
     array = np.asarray(column)
     if array.ndim != 1:
         raise ValueError(f"a column must be one-dimensional, got shape {array.shape}")
+    if array.dtype.kind == "O" and all(
+        v is None or (isinstance(v, float) and math.isnan(v)) for v in set(array.tolist())
+    ):
+        return np.full(array.size, np.nan)
     if array.dtype.kind not in ("f", "i", "u"):
         raise ValueError(f"values of dtype {array.dtype} are not numbers")
     return array.astype(np.float64, copy=False)
