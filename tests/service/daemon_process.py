@@ -41,7 +41,9 @@ if not EXECUTABLE.exists():  # another checkout: the console script beside this 
 _T = TypeVar("_T")
 
 
-def wait_until(condition: Callable[[], _T | None], timeout: float, message: str, interval: float = 0.05) -> _T:
+def wait_until(
+    condition: Callable[[], _T | None], timeout: float, message: str, interval: float = 0.05
+) -> _T:
     """Poll ``condition`` until it returns something truthy; fail with ``message`` at the deadline."""
     deadline = time.monotonic() + timeout
     while True:
