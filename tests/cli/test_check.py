@@ -1,0 +1,256 @@
+"""`retrain-sentinel check`: evaluate now, record, alert; exit codes and output formats (DESIGN §11).
+
+The data is the demo's experiment DB and registry: sentiment is healthy, churn drifts, fraud is
+degraded and trained long ago.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from retrain_sentinel.store import HistoryStore
+
+from .conftest import DEGRADED, DRIFTING, HEALTHY, Run
+
+REPORT_KEYS = {"triggered", "severity", "trigger_details", "recommendations", "timestamp", "metadata"}
+DETAIL_KEYS = {
+    "trigger_name",
+    "triggered",
+    "undecided",
+    "severity",
+    "reason",
+    "threshold",
+    "actual_value",
+    "metrics",
+}
+
+
+def recorded(config_data: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(model, outcome)`` of every evaluation in the history database, oldest first."""
+    store = HistoryStore(config_data["database"])
+    try:
+        return sorted((e.model, e.outcome) for e in store.history(None, None, 1000))
+    finally:
+        store.close()
+
+
+def test_exit_code_1_when_a_model_needs_retraining(config: Path, cli: Callable[..., Run]) -> None:
+    result = cli("check", "-c", config, "--exit-code")
+
+    assert result.code == 1, result.err
+
+
+def test_exit_code_0_when_nothing_fires(config: Path, cli: Callable[..., Run]) -> None:
+    assert cli("check", "-c", config, "--exit-code", "--model", HEALTHY).code == 0
+
+
+def test_without_exit_code_a_firing_model_still_exits_0(config: Path, cli: Callable[..., Run]) -> None:
+    assert cli("check", "-c", config).code == 0
+
+
+def test_json_output_parses_with_the_documented_keys(config: Path, cli: Callable[..., Run]) -> None:
+    result = cli("check", "-c", config, "--format", "json")
+
+    items = json.loads(result.out)
+    assert [i["model"] for i in items] == [HEALTHY, DRIFTING, DEGRADED]
+    assert {i["model"]: i["outcome"] for i in items} == {
+        HEALTHY: "ok",
+        DRIFTING: "triggered",
+        DEGRADED: "triggered",
+    }
+    for item in items:
+        assert {"model", "outcome", "error"} | REPORT_KEYS <= set(item)
+        assert item["error"] is None
+        assert item["trigger_details"]
+        for detail in item["trigger_details"]:
+            assert set(detail) >= DETAIL_KEYS
+    churn = next(i for i in items if i["model"] == DRIFTING)
+    assert [d["trigger_name"] for d in churn["trigger_details"] if d["triggered"]] == ["drift"]
+    assert churn["metadata"]["decision"] == "fired"
+
+
+def test_logs_go_to_stderr_while_stdout_stays_json(config: Path, cli: Callable[..., Run]) -> None:
+    result = cli("check", "-c", config, "--format", "json")
+
+    json.loads(result.out)
+    events = [json.loads(line) for line in result.err.splitlines() if line.startswith("{")]
+    assert {e["model"] for e in events if e.get("event") == "evaluation"} == {HEALTHY, DRIFTING, DEGRADED}
+    assert "FIRING" in result.err  # the console channel writes to stderr too
+
+
+def test_markdown_output_has_one_report_per_model(config: Path, cli: Callable[..., Run]) -> None:
+    result = cli("check", "-c", config, "--format", "markdown")
+
+    assert result.out.count("# Retraining Trigger Report") == 3
+    assert result.out.count("**Status:** 🔴 TRIGGERED") == 2
+    assert result.out.count("**Status:** 🟢 OK") == 1
+
+
+def test_text_output_is_a_table_with_the_reasons(config: Path, cli: Callable[..., Run]) -> None:
+    result = cli("check", "-c", config)
+
+    assert "Evaluated 3 model(s)" in result.out
+    assert all(name in result.out for name in (HEALTHY, DRIFTING, DEGRADED))
+    assert f"• {DRIFTING}: Data drift detected (js_divergence 0.31 > 0.15)" in result.out
+    assert f"• {DEGRADED}: Performance degraded" in result.out
+    assert f"• {HEALTHY}" not in result.out
+
+
+def test_unknown_format_is_a_usage_error(config: Path, cli: Callable[..., Run]) -> None:
+    result = cli("check", "-c", config, "--format", "yaml")
+
+    assert result.code == 2
+    assert "--format: must be one of text, json, markdown" in result.err
+
+
+def test_check_records_each_evaluation(
+    config: Path, config_data: dict[str, Any], cli: Callable[..., Run]
+) -> None:
+    cli("check", "-c", config)
+
+    assert recorded(config_data) == [(DRIFTING, "triggered"), (DEGRADED, "triggered"), (HEALTHY, "ok")]
+
+
+def test_dry_run_records_and_sends_nothing(
+    config: Path, config_data: dict[str, Any], cli: Callable[..., Run]
+) -> None:
+    result = cli("check", "-c", config, "--dry-run", "--format", "json", "--exit-code")
+
+    assert result.code == 1
+    assert len(json.loads(result.out)) == 3
+    assert "FIRING" not in result.err
+    assert not Path(config_data["database"].removeprefix("sqlite:///")).exists()
+
+
+def test_model_option_filters_and_repeats(
+    config: Path, config_data: dict[str, Any], cli: Callable[..., Run]
+) -> None:
+    result = cli("check", "-c", config, "--model", HEALTHY, "--model", DEGRADED, "--format", "json")
+
+    assert [i["model"] for i in json.loads(result.out)] == [HEALTHY, DEGRADED]
+    assert recorded(config_data) == [(DEGRADED, "triggered"), (HEALTHY, "ok")]
+
+
+def test_unknown_model_exits_2(config: Path, cli: Callable[..., Run]) -> None:
+    result = cli("check", "-c", config, "--model", "nonexistent", "--exit-code")
+
+    assert result.code == 2
+    assert result.err.strip() == "error: --model: unknown model 'nonexistent'"
+    assert result.out == ""
+
+
+def test_source_down_exits_3_and_is_recorded_as_error(
+    config: Path, config_data: dict[str, Any], lab: Path, cli: Callable[..., Run]
+) -> None:
+    (lab / "experiments.db").unlink()
+
+    result = cli("check", "-c", config, "--format", "json", "--exit-code")
+
+    assert result.code == 3
+    items = json.loads(result.out)
+    assert {i["outcome"] for i in items} == {"error"}
+    assert all("experiment database" in i["error"] and "source 'lab'" in i["error"] for i in items)
+    assert recorded(config_data) == [(DRIFTING, "error"), (DEGRADED, "error"), (HEALTHY, "error")]
+    assert "Traceback" not in result.err
+
+
+def test_postgres_source_on_a_closed_port_exits_3(
+    config_data: dict[str, Any], write_config: Callable[[Any], Path], cli: Callable[..., Run]
+) -> None:
+    source = config_data["sources"]["lab"]
+    source.update(
+        experiments_url="postgresql+psycopg://sentinel@127.0.0.1:1/experiments", retries=0, timeout="3s"
+    )
+
+    result = cli("check", "-c", write_config(config_data), "--format", "json")
+
+    assert result.code == 3
+    assert {i["outcome"] for i in json.loads(result.out)} == {"error"}
+    assert recorded(config_data) == [(DRIFTING, "error"), (DEGRADED, "error"), (HEALTHY, "error")]
+
+
+def test_one_failing_source_does_not_stop_the_others(
+    config_data: dict[str, Any], write_config: Callable[[Any], Path], lab: Path, cli: Callable[..., Run]
+) -> None:
+    broken = dict(config_data["sources"]["lab"], experiments_url=f"sqlite:///{lab / 'gone.db'}")
+    config_data["sources"]["broken"] = broken
+    config_data["models"][0]["source"] = "broken"
+
+    result = cli("check", "-c", write_config(config_data), "--format", "json", "--exit-code")
+
+    assert result.code == 3  # an error outranks a recommendation (DESIGN §11)
+    assert {i["model"]: i["outcome"] for i in json.loads(result.out)} == {
+        HEALTHY: "error",
+        DRIFTING: "triggered",
+        DEGRADED: "triggered",
+    }
+
+
+def test_history_database_down_exits_3(
+    config_data: dict[str, Any], write_config: Callable[[Any], Path], cli: Callable[..., Run]
+) -> None:
+    config_data["database"] = "postgresql+psycopg://sentinel@127.0.0.1:1/history"
+
+    result = cli("check", "-c", write_config(config_data))
+
+    assert result.code == 3
+    assert result.err.strip().splitlines()[-1].startswith("error: ")
+    assert "Traceback" not in result.err
+
+
+def test_undelivered_alert_exits_3_and_stays_queued(
+    config_data: dict[str, Any],
+    write_config: Callable[[Any], Path],
+    cli: Callable[..., Run],
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_request("/hook", method="POST").respond_with_data("busy", status=503)
+    config_data["channels"]["hook"] = {"kind": "webhook", "url": httpserver.url_for("/hook")}
+    config_data["defaults"]["channels"] = ["hook"]
+
+    result = cli("check", "-c", write_config(config_data), "--exit-code")
+
+    assert result.code == 3
+    assert "could not be delivered" in result.err
+    assert len(httpserver.log) == 2  # one attempt per firing model, then left for the daemon
+    store = HistoryStore(config_data["database"])
+    try:
+        queued = store.outbox()
+    finally:
+        store.close()
+    assert len(queued) == 2
+    assert all(row.status == "pending" and row.attempts == 1 for row in queued)
+
+
+def test_delivered_webhook_alert_carries_the_report(
+    config_data: dict[str, Any],
+    write_config: Callable[[Any], Path],
+    cli: Callable[..., Run],
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    config_data["channels"]["hook"] = {"kind": "webhook", "url": httpserver.url_for("/hook"), "secret": "k1"}
+    config_data["defaults"]["channels"] = ["hook"]
+
+    result = cli("check", "-c", write_config(config_data), "--exit-code")
+
+    assert result.code == 1
+    bodies = [json.loads(request.get_data()) for request, _ in httpserver.log]
+    assert sorted(json.dumps(b).count(DRIFTING) > 0 for b in bodies) == [False, True]
+    assert all(request.headers["X-Sentinel-Signature"].startswith("t=") for request, _ in httpserver.log)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
+def test_a_second_check_does_not_alert_again(config: Path, cli: Callable[..., Run], fmt: str) -> None:
+    cli("check", "-c", config)
+
+    again = cli("check", "-c", config, "--format", fmt)
+
+    assert again.code == 0
+    assert "FIRING" not in again.err
