@@ -1,0 +1,173 @@
+"""Reading the history back: `history`, `report`, and silencing a model's notifications."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from .conftest import DEGRADED, DRIFTING, HEALTHY, Run
+
+
+@pytest.fixture
+def checked(config: Path, cli: Callable[..., Run]) -> Path:
+    """The demo config after two checks (six evaluations recorded)."""
+    assert cli("check", "-c", config).code == 0
+    assert cli("check", "-c", config, "--model", HEALTHY).code == 0
+    return config
+
+
+def test_history_json_lists_newest_first(checked: Path, cli: Callable[..., Run]) -> None:
+    result = cli("history", "-c", checked, "--format", "json")
+
+    rows = json.loads(result.out)
+    assert result.code == 0
+    assert len(rows) == 4
+    assert rows[0]["model"] == HEALTHY
+    assert rows[0]["evaluated_at"] >= rows[-1]["evaluated_at"]
+    churn = next(r for r in rows if r["model"] == DRIFTING)
+    assert churn == churn | {
+        "outcome": "triggered",
+        "severity": "warning",
+        "fired": ["drift"],
+        "slot_at": None,
+    }
+    assert churn["baseline_version"] == "v1"
+
+
+def test_history_filters_by_model_and_limits(checked: Path, cli: Callable[..., Run]) -> None:
+    only = json.loads(cli("history", "-c", checked, "--format", "json", "--model", HEALTHY).out)
+    limited = json.loads(cli("history", "-c", checked, "--format", "json", "--limit", "1").out)
+
+    assert [r["model"] for r in only] == [HEALTHY, HEALTHY]
+    assert len(limited) == 1
+
+
+def test_history_since_excludes_older_evaluations(checked: Path, cli: Callable[..., Run]) -> None:
+    recent = json.loads(cli("history", "-c", checked, "--format", "json", "--since", "1h").out)
+    none = json.loads(cli("history", "-c", checked, "--format", "json", "--since", "1ms").out)
+
+    assert len(recent) == 4
+    assert none == []
+
+
+def test_history_csv_has_a_header_and_one_row_per_evaluation(checked: Path, cli: Callable[..., Run]) -> None:
+    result = cli("history", "-c", checked, "--format", "csv")
+
+    rows = list(csv.DictReader(io.StringIO(result.out)))
+    assert len(rows) == 4
+    assert {r["model"] for r in rows} == {HEALTHY, DRIFTING, DEGRADED}
+    assert next(r for r in rows if r["model"] == DEGRADED)["fired"] == "performance time data_volume"
+
+
+def test_history_table_names_every_model(checked: Path, cli: Callable[..., Run]) -> None:
+    result = cli("history", "-c", checked)
+
+    assert result.code == 0
+    assert all(name in result.out for name in (HEALTHY, DRIFTING, DEGRADED))
+
+
+def test_history_rejects_a_bad_since(checked: Path, cli: Callable[..., Run]) -> None:
+    result = cli("history", "-c", checked, "--since", "lately")
+
+    assert result.code == 2
+    assert result.err.startswith("error: --since: ")
+
+
+def test_history_of_an_empty_database_is_empty(config: Path, cli: Callable[..., Run]) -> None:
+    assert json.loads(cli("history", "-c", config, "--format", "json").out) == []
+
+
+def test_report_markdown_is_the_latest_report(checked: Path, cli: Callable[..., Run]) -> None:
+    result = cli("report", "-c", checked, "--model", DRIFTING)
+
+    assert result.code == 0
+    assert result.out.startswith("# Retraining Trigger Report")
+    assert f"**Model:** {DRIFTING}" in result.out
+    assert "TRIGGERED" in result.out
+
+
+def test_report_json_round_trips(checked: Path, cli: Callable[..., Run]) -> None:
+    report = json.loads(cli("report", "-c", checked, "--model", DEGRADED, "--format", "json").out)
+
+    assert report["triggered"] is True
+    assert report["metadata"]["model"] == DEGRADED
+    assert {d["trigger_name"] for d in report["trigger_details"] if d["triggered"]} == {
+        "performance",
+        "time",
+        "data_volume",
+    }
+
+
+def test_report_of_a_model_never_evaluated_exits_2(config: Path, cli: Callable[..., Run]) -> None:
+    result = cli("report", "-c", config, "--model", HEALTHY)
+
+    assert result.code == 2
+    assert "no evaluation of 'sentiment' is recorded" in result.err
+
+
+def test_report_of_an_error_says_why(config: Path, lab: Path, cli: Callable[..., Run]) -> None:
+    (lab / "experiments.db").unlink()
+    cli("check", "-c", config, "--model", HEALTHY)
+
+    result = cli("report", "-c", config, "--model", HEALTHY, "--format", "json")
+
+    assert json.loads(result.out)["outcome"] == "error"
+
+
+def test_silence_suppresses_notifications_not_history(config: Path, cli: Callable[..., Run]) -> None:
+    silenced = cli("silence", "-c", config, "--model", DRIFTING, "--for", "4h", "--reason", "retraining now")
+    assert silenced.code == 0, silenced.err
+    assert silenced.out.startswith(f"silenced {DRIFTING} until ")
+
+    checked = cli("check", "-c", config, "--format", "json")
+
+    assert {i["model"]: i["outcome"] for i in json.loads(checked.out)}[DRIFTING] == "triggered"
+    assert f"FIRING [warning] {DEGRADED}" in checked.err
+    assert f"FIRING [warning] {DRIFTING}" not in checked.err
+
+
+def test_silence_list_shows_the_silences_in_force(config: Path, cli: Callable[..., Run]) -> None:
+    assert cli("silence", "-c", config, "list").out.strip() == "no silences in force"
+    cli("silence", "-c", config, "--model", DEGRADED, "--for", "2d", "--reason", "known outage")
+
+    listed = cli("silence", "-c", config, "list")
+
+    assert listed.code == 0
+    (line,) = listed.out.strip().splitlines()
+    assert line.startswith(f"{DEGRADED}\tuntil ") and line.endswith("\tknown outage")
+
+
+def test_unsilence_lifts_the_silence(config: Path, cli: Callable[..., Run]) -> None:
+    cli("silence", "-c", config, "--model", DRIFTING, "--for", "4h", "--reason", "x")
+
+    result = cli("unsilence", "-c", config, "--model", DRIFTING)
+
+    assert result.out.strip() == f"lifted 1 silence(s) of {DRIFTING}"
+    assert cli("silence", "-c", config, "list").out.strip() == "no silences in force"
+    assert f"FIRING [warning] {DRIFTING}" in cli("check", "-c", config).err
+
+
+def test_silence_needs_model_duration_and_reason(config: Path, cli: Callable[..., Run]) -> None:
+    result = cli("silence", "-c", config, "--model", DRIFTING)
+
+    assert result.code == 2
+    assert result.err.strip().splitlines() == ["error: --for: is required", "error: --reason: is required"]
+
+
+def test_silence_of_an_unknown_model_exits_2(config: Path, cli: Callable[..., Run]) -> None:
+    result = cli("silence", "-c", config, "--model", "ghost", "--for", "1h", "--reason", "x")
+
+    assert result.code == 2
+    assert "unknown model 'ghost'" in result.err
+
+
+def test_silence_rejects_a_bad_duration(config: Path, cli: Callable[..., Run]) -> None:
+    result = cli("silence", "-c", config, "--model", DRIFTING, "--for", "a while", "--reason", "x")
+
+    assert result.code == 2
+    assert result.err.startswith("error: --for: ")
