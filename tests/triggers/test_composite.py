@@ -196,3 +196,20 @@ def test_builtin_triggers_are_used_directly_and_others_rejected() -> None:
 
 def test_repr_lists_children() -> None:
     assert repr(CompositeTrigger([Fixed("a", "fired")], "AND")) == "CompositeTrigger(AND, ['a'])"
+
+
+def test_a_raising_custom_child_is_undecided_in_the_original_api() -> None:
+    class Broken:
+        name = "broken"
+
+        def evaluate(self, **_: object) -> TriggerDetail:
+            raise RuntimeError("boom")
+
+    detail = CompositeTrigger([Broken(), DriftTrigger(threshold=0.1)], logic="OR").evaluate(
+        drift_metrics={"js_divergence": 0.5}
+    )
+    assert detail.triggered  # the drift child still decides
+    both = CompositeTrigger([Broken(), DriftTrigger(threshold=0.1)], logic="AND").evaluate(
+        drift_metrics={"js_divergence": 0.5}
+    )
+    assert both.undecided and "broken" in both.reason

@@ -180,3 +180,11 @@ def test_preset_getters_return_fresh_objects() -> None:
     first = get_balanced_config()
     first["drift"].threshold = 0.9  # type: ignore[attr-defined]
     assert get_balanced_config()["drift"].threshold == 0.15  # type: ignore[attr-defined]
+
+
+def test_to_json_writes_strict_json(tmp_path: Path) -> None:
+    config = DriftTriggerConfig(name="d", metadata={"ratio": float("nan")})
+    path = tmp_path / "drift.json"
+    config.to_json(path)
+    loaded = json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"non-strict JSON {c}"))
+    assert loaded["metadata"] == {"ratio": "nan"}

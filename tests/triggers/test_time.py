@@ -137,3 +137,14 @@ def test_invalid_construction_names_the_field(kwargs: dict[str, object], field: 
 def test_applies_only_with_a_training_time(now: datetime) -> None:
     assert TimeTrigger().applies_to(Snapshot(last_trained_at=now))
     assert not TimeTrigger().applies_to(Snapshot())
+
+
+def test_training_time_in_the_future_is_undecided(now: datetime) -> None:
+    detail = TimeTrigger(interval_hours=1).check(Snapshot(last_trained_at=now + timedelta(hours=2)), now)
+    assert detail.undecided and not detail.triggered
+    assert "in the future" in detail.reason
+
+
+def test_small_clock_skew_is_tolerated(now: datetime) -> None:
+    detail = TimeTrigger(interval_hours=1).check(Snapshot(last_trained_at=now + timedelta(minutes=1)), now)
+    assert not detail.undecided and not detail.triggered

@@ -59,13 +59,26 @@ class LegacyTriggerAdapter:
                 metadata={k: v for k, v in metadata.items() if v is not None},
             )
         except Exception as exc:  # a user's trigger must not take the daemon down
-            return TriggerDetail(
-                trigger_name=self.name,
-                triggered=False,
-                severity="info",
-                reason=f"Trigger raised {type(exc).__name__}: {exc}",
-                undecided=True,
-            )
+            return _failed(self.name, exc)
+
+
+def _failed(name: str, exc: Exception) -> TriggerDetail:
+    return TriggerDetail(
+        trigger_name=name,
+        triggered=False,
+        severity="info",
+        reason=f"Trigger raised {type(exc).__name__}: {exc}",
+        undecided=True,
+    )
+
+
+def _evaluate_child(child: Any, arguments: Mapping[str, Any]) -> TriggerDetail:
+    """A child's own ``evaluate``; a user's trigger that raises is undecided, as in ``check``."""
+    try:
+        detail: TriggerDetail = child.evaluate(**arguments)
+    except Exception as exc:  # a user's trigger must not take the evaluation down
+        return _failed(str(getattr(child, "name", type(child).__name__)), exc)
+    return detail
 
 
 def as_trigger(obj: Any) -> Trigger:
@@ -152,16 +165,13 @@ class CompositeTrigger:
         metadata: Mapping[str, Any] | None = None,
     ) -> TriggerDetail:
         """The original API: each child's own ``evaluate`` with the same arguments, then combined."""
-        details = [
-            child.evaluate(
-                drift_metrics=drift_metrics,
-                current_metrics=current_metrics,
-                baseline_metrics=baseline_metrics,
-                metadata=metadata,
-            )
-            for child in self.triggers
-        ]
-        return self.combine(details)
+        arguments = {
+            "drift_metrics": drift_metrics,
+            "current_metrics": current_metrics,
+            "baseline_metrics": baseline_metrics,
+            "metadata": metadata,
+        }
+        return self.combine([_evaluate_child(child, arguments) for child in self.triggers])
 
     def expression(self) -> str:
         """The tree as text, e.g. ``(drift OR performance) AND time``."""

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
+from retrain_sentinel.jsonsafe import dumps
 from retrain_sentinel.triggers.base import LeafTrigger, validate_severity
 from retrain_sentinel.triggers.drift import DriftTrigger
 from retrain_sentinel.triggers.performance import PerformanceTrigger
@@ -72,7 +73,7 @@ class TriggerConfig:
         return target(**values)  # type: ignore[return-value]  # a subclass of cls when dispatched
 
     def to_json(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        Path(path).write_text(dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
 
     @classmethod
     def from_json(cls, path: str | Path) -> Self:

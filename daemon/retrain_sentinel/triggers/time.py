@@ -12,6 +12,7 @@ from retrain_sentinel.triggers.base import Clock, LeafTrigger, TriggerDetail, le
 __all__ = ["TimeTrigger"]
 
 _HOUR = 3600.0
+_CLOCK_SKEW_HOURS = 5 / 60  # clocks of the registry and this host may differ by this much
 
 
 class TimeTrigger(LeafTrigger):
@@ -55,6 +56,10 @@ class TimeTrigger(LeafTrigger):
         if trained is None:
             return self.undecided("No last training time provided")
         elapsed_hours = (now - trained).total_seconds() / _HOUR
+        if elapsed_hours < -_CLOCK_SKEW_HOURS:  # a clock or timezone mistake, not a fresh model
+            return self.undecided(
+                f"Last training time {trained.isoformat()} is {-elapsed_hours:.1f} hours in the future"
+            )
         metrics = {"last_training_time": trained.isoformat(), "elapsed_hours": elapsed_hours}
         fired = elapsed_hours >= self.interval_hours
         critical = (
