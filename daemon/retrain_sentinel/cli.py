@@ -473,14 +473,46 @@ def config_schema() -> None:
     print(json.dumps(Settings.model_json_schema(by_alias=True), indent=2))
 
 
+def _ping(url: str) -> None:
+    with HistoryStore(url) as store:
+        store.ping()
+
+
 @app.command()
-def validate(config: ConfigOption = None) -> None:
-    """Check the config file."""
+def validate(
+    config: ConfigOption = None,
+    connect: Annotated[
+        bool, typer.Option("--connect", help="Also reach every source, channel and the database (sends nothing).")
+    ] = False,
+) -> int:
+    """Check the config file (and, with --connect, that everything it names can be reached)."""
     settings = load(config)
     print(
         f"config OK: {len(settings.models)} models, {len(settings.sources)} sources, "
         f"{len(settings.channels)} channels"
     )
+    if not connect:
+        return int(ExitCode.OK)
+    from retrain_sentinel.service.runtime import Runtime
+    from retrain_sentinel.store import mask_url
+
+    runtime = Runtime.build(settings)
+    targets: list[tuple[str, Any]] = [(f"sources.{n}", s.check) for n, s in runtime.sources.items()]
+    targets += [(f"channels.{n}", c.check) for n, c in runtime.channels.items()]
+    targets.append((f"database {mask_url(settings.database)}", lambda: _ping(settings.database)))
+    failed = 0
+    try:
+        for label, reach in targets:
+            try:
+                reach()
+            except Exception as exc:  # every target is tried; each failure is one line
+                failed += 1
+                stderr.print(f"error: {label}: {exc}", markup=False)
+            else:
+                print(f"reached {label}")
+    finally:
+        runtime.close()
+    return int(ExitCode.FAILURE) if failed else int(ExitCode.OK)
 
 
 @app.command("drift")
