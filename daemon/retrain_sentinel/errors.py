@@ -109,6 +109,7 @@ _MESSAGES = {
     "extra_forbidden": "unknown key",
     "missing": "is required",
     "too_short": "must not be empty",
+    "string_too_short": "must not be empty",
 }
 
 
