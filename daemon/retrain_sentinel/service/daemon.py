@@ -183,8 +183,7 @@ class Daemon:
             self.health.set_database(False, str(exc))
             log.warning("daemon.database_not_ready", database=mask_url(url), error=str(exc))
             return False
-        self.store = store
-        self.health.set_database(True)
+        self.store = store  # ready only after the first lease attempt, see _renew_lease
         self.dispatcher = self._dispatcher()
         return True
 
@@ -196,10 +195,10 @@ class Daemon:
         except StoreError as exc:
             self.health.set_database(False, str(exc))
             log.warning("daemon.lease_failed", error=str(exc))
-            token = None
-        else:
-            self.health.set_database(True)
+            self._set_leader(None)
+            return
         self._set_leader(token)
+        self.health.set_database(True)  # after the role is known: /readyz never says "standby" on the way to leading
 
     def _set_leader(self, token: LeaseToken | None) -> None:
         was_leader = self.lease is not None
