@@ -1,4 +1,4 @@
-"""The history database fixtures for the dispatcher tests (the same as tests/store's)."""
+"""Shared fixtures: the history database on SQLite and on PostgreSQL (store, alert and CLI tests)."""
 
 from __future__ import annotations
 
