@@ -198,7 +198,8 @@ class Daemon:
             self._set_leader(None)
             return
         self._set_leader(token)
-        self.health.set_database(True)  # after the role is known: /readyz never says "standby" on the way to leading
+        # only now that the role is known: /readyz never says "standby" on the way to leading
+        self.health.set_database(True)
 
     def _set_leader(self, token: LeaseToken | None) -> None:
         was_leader = self.lease is not None

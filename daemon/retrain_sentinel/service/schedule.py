@@ -88,7 +88,7 @@ def _cron(expression: str, timezone: str) -> _CronTrigger:
 
 def current_slot(schedule: ScheduleSettings, now: datetime, timezone: str = "UTC") -> datetime:
     """The slot that ``now`` falls in: the latest scheduled time at or before ``now`` (aware UTC)."""
-    if schedule.every is not None:  # exact integer arithmetic on microseconds: no float rounding at a boundary
+    if schedule.every is not None:  # timedelta arithmetic is exact: no float rounding at a boundary
         return EPOCH + ((now - EPOCH) // schedule.every) * schedule.every
     trigger = _cron(str(schedule.cron), timezone)
     for lookback in _CRON_LOOKBACK:
