@@ -439,14 +439,14 @@ def presets(
         print("---\n".join(preset_policy_yaml(n) for n in chosen), end="")  # type: ignore[arg-type]
         return
     rows = {
-        name: {
+        preset: {
             "drift": {"threshold": v.drift_threshold, "severity": v.drift_severity},
             "performance": {"threshold": v.performance_threshold, "severity": v.performance_severity},
             "time": {"interval_hours": v.time_interval_hours, "severity": v.time_severity},
             "data_volume": {"threshold_percentage": v.volume_percentage, "severity": v.volume_severity},
         }
-        for name, v in PRESETS.items()
-        if name in chosen
+        for preset, v in PRESETS.items()
+        if preset in chosen
     }
     if output_format == "json":
         print(json.dumps(rows, indent=2))
@@ -454,11 +454,11 @@ def presets(
     table = Table(title="Presets (any of the four fires)")
     for column in ("preset", "drift (js_divergence)", "performance", "time", "data volume"):
         table.add_column(column)
-    for name, v in PRESETS.items():
-        if name not in chosen:
+    for preset, v in PRESETS.items():
+        if preset not in chosen:
             continue
         table.add_row(
-            name + (" (default)" if name == DEFAULT_PRESET else ""),
+            preset + (" (default)" if preset == DEFAULT_PRESET else ""),
             f"{v.drift_threshold:g}, {v.drift_severity}",
             f"{v.performance_threshold:.0%}, {v.performance_severity}",
             f"{v.time_interval_hours:g} h, {v.time_severity}",

@@ -19,7 +19,6 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -27,6 +26,7 @@ from retrain_sentinel.alerts.dispatcher import DeliverySettings
 from retrain_sentinel.alerts.routes import RouteSettings
 from retrain_sentinel.alerts.rules import AlertRuleSettings
 from retrain_sentinel.alerts.settings import ChannelSettings
+from retrain_sentinel.cron import crontab_trigger
 from retrain_sentinel.durations import Duration
 from retrain_sentinel.errors import ConfigError, format_location, format_validation_message
 from retrain_sentinel.sources.settings import (
@@ -102,7 +102,7 @@ class ScheduleSettings(_Section):
             raise ValueError("every: must be > 0")
         if self.cron is not None:
             try:
-                CronTrigger.from_crontab(self.cron)
+                crontab_trigger(self.cron)
             except ValueError as exc:
                 raise ValueError(f"cron: invalid expression ({exc})") from None
         return self
@@ -110,7 +110,7 @@ class ScheduleSettings(_Section):
     @property
     def key(self) -> str:
         """Watches with equal keys share one scheduler job."""
-        return f"every:{int(self.every.total_seconds())}" if self.every is not None else f"cron:{self.cron}"
+        return f"every:{self.every.total_seconds():g}s" if self.every is not None else f"cron:{self.cron}"
 
 
 class PerformanceSettings(_Section):

@@ -402,7 +402,7 @@ def test_a_bad_default_is_reported_once_where_it_was_written(
 
     assert result.code == 2
     assert result.err.strip().splitlines() == [
-        "error: defaults.baseline.tag: String should have at least 1 character",
+        "error: defaults.baseline.tag: must not be empty",
         "error: defaults.error_after: must be ≥ 1",
     ]
 

@@ -217,3 +217,13 @@ def test_cron_fire_times_across_dst_match_the_wall_clock(
     fire = aps_trigger(cron(expression), zone).get_next_fire_time(None, start)
     assert fire == reference_next(CRON_CASES[expression], zone, start)
     assert current_slot(cron(expression), fire, zone) == fire
+
+
+def test_sub_second_intervals_get_schedules_of_their_own() -> None:
+    keys = {ScheduleSettings(every=every).key for every in ("500ms", "1s", "1.5s")}
+    assert len(keys) == 3
+
+
+def test_config_accepts_crontab_sunday_as_seven() -> None:
+    assert ScheduleSettings(cron="0 9 * * 7").cron == "0 9 * * 7"
+    assert ScheduleSettings(cron="0 9 * * 1-7").cron == "0 9 * * 1-7"
