@@ -11,7 +11,6 @@ medium then escapes it for its own markup (Slack ``&<>``, HTML entities).
 
 from __future__ import annotations
 
-import math
 import string
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,6 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from retrain_sentinel.alerts.notification import Message, Notification
+from retrain_sentinel.triggers.base import finite_number
 
 __all__ = [
     "KIND_LABELS",
@@ -117,23 +117,13 @@ def format_number(value: Any) -> str:
     return one_line(value)
 
 
-def _score(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
 def _features_from_result(drift: Mapping[str, Any]) -> list[FeatureScore]:
     """A ``DriftResult.to_dict()``: drifted features first, by score."""
     found = []
     for item in drift.get("features") or []:
         if not isinstance(item, Mapping) or not item.get("drifted"):
             continue
-        score = _score(item.get("score"))
+        score = finite_number(item.get("score"))
         if score is not None:
             found.append(FeatureScore(one_line(item.get("feature", "?")), score, item.get("method")))
     return found
@@ -145,7 +135,7 @@ def _features_from_metrics(metrics: Mapping[str, Any]) -> list[FeatureScore]:
     for key, value in metrics.items():
         if not isinstance(key, str) or "/" not in key or key.endswith("_p_value"):
             continue
-        score = _score(value)
+        score = finite_number(value)
         if score is not None:
             feature, _, method = key.rpartition("/")
             found.append(FeatureScore(one_line(feature), score, method or None))

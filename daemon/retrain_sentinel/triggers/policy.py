@@ -163,13 +163,17 @@ def _node_tag(value: Any) -> str | None:
     return None
 
 
-PolicyNode = Annotated[
+_TreeNodes = (
     Annotated[AllNode, Tag("policy-all")]
     | Annotated[AnyNode, Tag("policy-any")]
     | Annotated[DriftLeaf, Tag("policy-drift")]
     | Annotated[PerformanceLeaf, Tag("policy-performance")]
     | Annotated[TimeLeaf, Tag("policy-time")]
-    | Annotated[DataVolumeLeaf, Tag("policy-data_volume")],
+    | Annotated[DataVolumeLeaf, Tag("policy-data_volume")]
+)
+
+PolicyNode = Annotated[
+    _TreeNodes,
     Discriminator(
         _node_tag,
         custom_error_type="policy_shape",
@@ -178,14 +182,7 @@ PolicyNode = Annotated[
 ]
 
 PolicySpec = Annotated[
-    Annotated[PresetName, Tag("policy-preset")]
-    | Annotated[PresetOverride, Tag("policy-override")]
-    | Annotated[AllNode, Tag("policy-all")]
-    | Annotated[AnyNode, Tag("policy-any")]
-    | Annotated[DriftLeaf, Tag("policy-drift")]
-    | Annotated[PerformanceLeaf, Tag("policy-performance")]
-    | Annotated[TimeLeaf, Tag("policy-time")]
-    | Annotated[DataVolumeLeaf, Tag("policy-data_volume")],
+    Annotated[PresetName, Tag("policy-preset")] | Annotated[PresetOverride, Tag("policy-override")] | _TreeNodes,
     Discriminator(
         _node_tag,
         custom_error_type="policy_shape",
