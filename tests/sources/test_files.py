@@ -130,3 +130,31 @@ def test_check_wants_the_folders_to_exist(tmp_path: Path) -> None:
     files_source(tmp_path, reference="data/{model}.parquet", current="data/{model}-*.parquet").check()
     with pytest.raises(SourceError, match="does not exist"):
         files_source(tmp_path, reference="missing/{model}.parquet").check()
+
+
+def test_current_files_whose_numbers_were_read_as_integers_one_day_still_combine(tmp_path: Path) -> None:
+    # A CSV day whose values happen to be whole numbers is read as int64, the others as double.
+    write(tmp_path / "shop/reference.csv", 1000, 0.0, seed=1)
+    write(tmp_path / "shop/daily/a.csv", 300, 2.0, seed=2)
+    whole = pa.table({"x": pa.array([2, 3, 2, 1] * 50, pa.int64()), "c": ["a", "b", "c", "a"] * 50})
+    pa_csv.write_csv(whole, tmp_path / "shop/daily/b.csv")
+    at = (NOW - timedelta(hours=2)).timestamp()
+    os.utime(tmp_path / "shop/daily/b.csv", (at, at))
+    source = files_source(tmp_path, reference="{model}/reference.csv", current="{model}/daily/*.csv")
+    snapshot = snapshot_of(source)
+    assert snapshot.new_count == 500
+    assert snapshot.drift_metrics is not None and snapshot.drift_metrics["js_divergence"] > 0.3
+
+
+def test_current_files_that_cannot_be_combined_fail_only_that_model(tmp_path: Path) -> None:
+    for model in ("shop", "bad"):
+        write(tmp_path / f"{model}/reference.csv", 500, 0.0, seed=1)
+        write(tmp_path / f"{model}/daily/a.csv", 100, 0.0, seed=2)
+    texty = pa.table({"x": ["oops"] * 10, "c": ["a"] * 10})
+    pa_csv.write_csv(texty, tmp_path / "bad/daily/b.csv")
+    at = (NOW - timedelta(hours=2)).timestamp()
+    os.utime(tmp_path / "bad/daily/b.csv", (at, at))
+    source = files_source(tmp_path, reference="{model}/reference.csv", current="{model}/daily/*.csv")
+    results = source.read([WatchQuery("bad", "bad"), WatchQuery("shop", "shop")], NOW)
+    assert isinstance(results["shop"], Snapshot)
+    assert isinstance(results["bad"], SourceError) and "schema" in results["bad"].cause

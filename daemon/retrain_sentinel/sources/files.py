@@ -164,9 +164,14 @@ class FilesSource:
             if new_rows > 0:
                 import pyarrow as pa  # noqa: PLC0415 - datafiles already needed it; typed lazily
 
-                drift = compare(
-                    table, pa.concat_tables(tables, promote_options="default"), method, columns=columns
-                ).as_metrics()
+                # A CSV day of whole numbers is read as int64 next to double days: widen, don't fail.
+                try:
+                    combined = pa.concat_tables(tables, promote_options="permissive")
+                except pa.ArrowException as exc:
+                    raise _WatchFailure(
+                        f"current files of {watch.model!r} do not share a schema: {exc}"
+                    ) from exc
+                drift = compare(table, combined, method, columns=columns).as_metrics()
         observed = max((datetime.fromtimestamp(p.stat().st_mtime, tz=UTC) for p in current), default=None)
         extra: dict[str, Any] = {"reference": str(reference), "current_files": len(current)}
         return Snapshot(
