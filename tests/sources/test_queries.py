@@ -95,6 +95,18 @@ def test_metrics_from_name_value_rows_and_from_typed_columns(custom: str) -> Non
     )
 
 
+def test_metric_columns_keep_the_case_the_query_gives_them(custom: str) -> None:
+    source = make(
+        custom,
+        baseline_metrics='SELECT model, accuracy AS "valAccuracy" FROM baselines WHERE model IN :models',
+        snapshot='SELECT model, samples AS "Current_Count" FROM deployments WHERE model IN :models',
+    )
+    result = source.read([WatchQuery("churn", "churn")], NOW)["churn"]
+    assert isinstance(result, Snapshot), result
+    assert result.baseline_metrics == {"valAccuracy": 0.85}
+    assert result.current_count == 1234  # snapshot columns are still matched whatever their case
+
+
 def test_since_and_until_are_bound_in_the_source_timezone(custom: str) -> None:
     def read(timezone: str) -> dict[str, Any]:
         settings: Any = TypeAdapter(SourceSettings).validate_python(

@@ -213,8 +213,15 @@ class QueriesSource:
         only: str | None,
         failed: dict[str, str],
     ) -> None:
+        reserved = SNAPSHOT_COLUMNS | {"name", "value"}
+
+        def column(key: str) -> str:
+            # Our column names match whatever their case; a metric column keeps the user's spelling.
+            lowered = key.lower()
+            return lowered if query.role == "snapshot" or lowered in reserved else key
+
         for row in rows:
-            record = {str(k).lower(): v for k, v in row._mapping.items()}
+            record = {column(str(k)): v for k, v in row._mapping.items()}
             model = only if only is not None else record.get("model")
             if model is None:
                 raise SourceError(
