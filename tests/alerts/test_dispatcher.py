@@ -181,6 +181,45 @@ def test_slack_is_paced_to_one_message_per_second(
     assert second - first >= 0.95
 
 
+def test_retry_after_counts_from_the_rate_limited_answer_not_the_start_of_the_run(
+    store: HistoryStore, httpserver: HTTPServer, receive: Callable[..., Receiver]
+) -> None:
+    store.record(
+        [evaluation("triggered", _now(), model=m) for m in ("a", "b")],
+        now=_now(),
+        routes={m: routes("team") for m in ("a", "b")},
+    )
+    receiver = receive((200, {}, "ok"), (429, {"Retry-After": "2"}, "rate_limited"), path="/slack")
+    slack = SlackChannel("team", SecretStr(httpserver.url_for("/slack")))
+    start, start_clock = _now(), time.monotonic()
+    Dispatcher(store, {"team": slack}, FAST).run_once(start)
+    (_, (answered, _, _)) = receiver.requests  # the second was paced a second after the first
+    (waiting,) = store.outbox(status="pending")
+    answered_at = start + timedelta(seconds=answered - start_clock)
+    assert waiting.next_attempt_at - answered_at >= timedelta(seconds=1.9)
+
+
+def test_dead_letters_to_slack_are_paced_too(
+    store: HistoryStore, httpserver: HTTPServer, receive: Callable[..., Receiver]
+) -> None:
+    store.record(
+        [evaluation("triggered", _now(), model=m) for m in ("a", "b")],
+        now=_now(),
+        routes={m: HOOK["churn"] for m in ("a", "b")},
+    )
+    receive((400, {}, "invalid_payload"))
+    dead_letters = receive((200, {}, "ok"), path="/slack")
+    settings = FAST.model_copy(update={"dead_letter_channel": "ops"})
+    channels = {
+        "hook": _webhook(httpserver),
+        "ops": SlackChannel("ops", SecretStr(httpserver.url_for("/slack"))),
+    }
+    stats = Dispatcher(store, channels, settings).run_once(_now())
+    assert stats.dead_lettered == 2
+    (first, _, _), (second, _, _) = dead_letters.requests
+    assert second - first >= 0.95
+
+
 def test_a_stopped_dispatcher_hands_its_claims_back(
     store: HistoryStore, httpserver: HTTPServer, receive: Callable[..., Receiver]
 ) -> None:

@@ -244,7 +244,10 @@ class Dispatcher:
             jitter=self._jitter(),
             retry_after=error.retry_after,
         )
-        self.store.mark_failed([r.id for r in unit], self.holder, now + delay, text, lease=lease)
+        # from the failed answer, not the run's start: pacing and earlier sends may have taken longer
+        # than a 429's Retry-After
+        failed_at = max(now, self.clock())
+        self.store.mark_failed([r.id for r in unit], self.holder, failed_at + delay, text, lease=lease)
         stats.retried += len(unit)
         log.warning(
             "alert.retry",
@@ -299,9 +302,12 @@ class Dispatcher:
             channel=name,
             notifications=tuple(forward(r.notification) for r in unit),
         )
+        self._pace(channel)
         try:
             channel.send(message)
         except Exception as error:  # best effort: the row is already dead and logged
             log.error("alert.dead_letter_failed", channel=name, error=cut_urls(str(error)))
             return False
+        finally:
+            self._last_sent[name] = time.monotonic()
         return True
