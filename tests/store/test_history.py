@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -11,7 +12,7 @@ from sqlalchemy import create_engine, text
 from retrain_sentinel.alerts.rules import AlertRuleSettings
 from retrain_sentinel.errors import StoreError
 from retrain_sentinel.snapshot import Provenance, Snapshot
-from retrain_sentinel.store import EvaluationRecord, HistoryStore
+from retrain_sentinel.store import EvaluationRecord, HistoryStore, engine, upgrade
 from retrain_sentinel.store.testing import T0, evaluation, routes
 
 H = timedelta(hours=1)
@@ -150,6 +151,18 @@ def test_purge_removes_old_history_and_finished_notifications_only(store: Histor
     assert [r.id for r in store.outbox()] == [resolved.id]
 
 
+def test_purge_keeps_the_delivered_firing_of_an_alert_still_firing(store: HistoryStore) -> None:
+    hook = {"churn": routes("hook", kinds={"hook": "webhook"})}  # webhooks never repeat by default
+    store.record([evaluation("triggered", T0)], now=T0, routes=hook)
+    (firing,) = store.claim_due(T0, "a", claim_for=timedelta(minutes=2)).rows
+    store.mark_sent([firing.id], T0)
+    later = T0 + 100 * 24 * H
+    store.purge(later - 90 * 24 * H)
+    store.record([evaluation("ok", later)], now=later, routes=hook)
+    (resolved,) = store.claim_due(later, "a", claim_for=timedelta(minutes=2)).rows
+    assert resolved.kind == "resolved"
+
+
 def test_concurrent_writers_neither_lose_nor_double_a_transition(database_url: str) -> None:
     rules = {"churn": AlertRuleSettings.model_validate({"for": 2})}
     stores = [HistoryStore(database_url) for _ in range(2)]
@@ -178,6 +191,18 @@ def test_concurrent_writers_neither_lose_nor_double_a_transition(database_url: s
         assert state is not None
         assert state.consecutive_triggered == 20 and state.version == 20
         assert [r.kind for r in history.outbox()] == ["firing"]
+
+
+def test_sqlite_readers_do_not_wait_for_a_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "BUSY_TIMEOUT_MS", 300)  # fail fast instead of waiting 30 s
+    url = f"sqlite:///{tmp_path / 'history.db'}"
+    upgrade(url)
+    with HistoryStore(url) as writer, HistoryStore(url) as reader:
+        writer.record([evaluation("ok", T0)], now=T0)
+        with writer._engine.begin() as holding:  # a long write transaction holds SQLite's write lock
+            holding.exec_driver_sql("DELETE FROM silences")
+            assert [e.outcome for e in reader.history()] == ["ok"]
+            reader.ping()
 
 
 def test_times_come_back_aware_utc_whatever_zone_they_went_in_with(store: HistoryStore) -> None:

@@ -1,7 +1,7 @@
 """Connecting to the history database: SQLite or PostgreSQL, tuned the same way every time.
 
 SQLite gets WAL (readers never block the writer), a busy timeout, foreign keys, and ``BEGIN
-IMMEDIATE`` for every transaction: a deferred transaction that later needs the write lock fails at
+IMMEDIATE`` for every writing transaction: a deferred transaction that later needs the write lock fails at
 once with "database is locked" instead of waiting, so taking the lock up front is what makes
 concurrent writers (the daemon beside a ``check``) wait their turn. PostgreSQL gets pre-ping and no
 server-side prepared statements, so it works through PgBouncer's transaction pooling.
@@ -22,9 +22,19 @@ from sqlalchemy.engine import URL, make_url
 from retrain_sentinel.errors import StoreError
 from retrain_sentinel.jsonsafe import dumps
 
-__all__ = ["BUSY_TIMEOUT_MS", "describe", "make_engine", "mask_url", "masked_text", "translate_errors"]
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "READ_ONLY",
+    "describe",
+    "make_engine",
+    "mask_url",
+    "masked_text",
+    "translate_errors",
+]
 
 BUSY_TIMEOUT_MS = 30_000
+READ_ONLY = "retrain_sentinel_read_only"
+"""Execution option marking a connection that only reads (SQLite then skips the write lock)."""
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-zA-Z][\w+.-]*://)(?P<user>[^:/@\s]*):(?P<password>[^@\s]*)@")
 
 
@@ -55,7 +65,9 @@ def _sqlite_tuning(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # a read-only transaction stays deferred: under WAL it reads a snapshot beside the writer
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import structlog
-from sqlalchemy import Connection, Row, delete, exc, insert, select, update
+from sqlalchemy import Connection, Row, and_, delete, exc, insert, or_, select, union, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -31,7 +31,7 @@ from retrain_sentinel.report import RetrainingReport
 from retrain_sentinel.snapshot import Snapshot
 from retrain_sentinel.store import lease as leases
 from retrain_sentinel.store import outbox
-from retrain_sentinel.store.engine import make_engine, mask_url, translate_errors
+from retrain_sentinel.store.engine import READ_ONLY, make_engine, mask_url, translate_errors
 from retrain_sentinel.store.records import (
     ClaimResult,
     EvaluationRecord,
@@ -159,7 +159,7 @@ class HistoryStore:
 
     def _read(self, action: str, work: Callable[[Connection], _T]) -> _T:
         with translate_errors(action, self.url), self._engine.connect() as connection:
-            return work(connection)
+            return work(connection.execution_options(**{READ_ONLY: True}))
 
     def ping(self) -> None:
         """Reach the database (readiness); raises ``StoreError``."""
@@ -390,10 +390,25 @@ class HistoryStore:
     # --- retention --------------------------------------------------------------------------------
 
     def purge(self, older_than: datetime, *, lease: LeaseToken | None = None) -> PurgeResult:
-        """Delete evaluations, finished outbox rows and expired silences older than ``older_than``."""
+        """Delete evaluations, finished outbox rows and expired silences older than ``older_than``.
+
+        Sent rows of an episode still open (firing or broken) stay, however old: they are what
+        lets its ``resolved`` / ``recovered`` through (only routes whose firing was delivered).
+        """
 
         def work(connection: Connection) -> PurgeResult:
-            done = notifications.c.status.in_(("sent", "superseded", "dead"))
+            open_episodes = union(
+                select(alert_states.c.episode).where(alert_states.c.episode.is_not(None)),
+                select(alert_states.c.broken_episode).where(alert_states.c.broken_episode.is_not(None)),
+            )
+            done = and_(
+                notifications.c.status.in_(("sent", "superseded", "dead")),
+                or_(
+                    notifications.c.status != "sent",
+                    notifications.c.episode.is_(None),
+                    notifications.c.episode.not_in(open_episodes),
+                ),
+            )
             return PurgeResult(
                 evaluations=connection.execute(
                     delete(evaluations).where(evaluations.c.evaluated_at < older_than)
