@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -9,6 +12,7 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
 
 from retrain_sentinel.errors import ConfigError, SourceError
 from retrain_sentinel.snapshot import Snapshot
@@ -219,3 +223,71 @@ def test_a_query_cannot_write_even_through_a_cte(custom: str) -> None:
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM evals")).scalar_one() == 5
     engine.dispose()
+
+
+class LateProxy:
+    """A TCP proxy to the database that starts listening only after ``delay`` seconds: connects
+    before then are refused, as while a database restarts."""
+
+    def __init__(self, host: str, port: int, delay: float) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self.target = (host, port)
+        self.server: socket.socket | None = None
+        self.timer = threading.Timer(delay, self._start)
+        self.timer.start()
+
+    def _start(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._serve, args=(self.server,), daemon=True).start()
+
+    def _serve(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for one in (source, sink):
+                with contextlib.suppress(OSError):
+                    one.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self.timer.cancel()
+        if self.server is not None:
+            self.server.close()
+
+
+@ONLY_POSTGRES
+def test_a_connection_refused_for_a_moment_is_retried(custom: str) -> None:
+    url = make_url(custom)
+    proxy = LateProxy(url.host or "127.0.0.1", url.port or 5432, delay=0.4)
+    try:
+        settings: Any = TypeAdapter(SourceSettings).validate_python(
+            {
+                "kind": "sql",
+                "url": url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False),
+                "queries": {"baseline_metrics": BASELINE},
+                "retries": 3,
+                "retry_delay": "300ms",
+            }
+        )
+        source = build_source("wh", settings)
+        result = source.read([WatchQuery("churn", "churn")], NOW)["churn"]
+        assert isinstance(result, Snapshot), result
+        assert result.baseline_metrics == {"accuracy": 0.85, "auc": 0.9}
+        source.close()
+    finally:
+        proxy.close()

@@ -113,7 +113,14 @@ class QueriesSource:
         parts: dict[str, _Parts] = {model: _Parts() for model in models}
         failed: dict[str, str] = {}
         try:
-            with self._engine.connect() as connection:
+            # Connecting is retried too: a database restarting refuses connections for a moment.
+            connection = retry(
+                self._engine.connect,
+                attempts=self.settings.retries,
+                delay=self.settings.retry_delay.total_seconds(),
+                transient=is_transient_db_error,
+            )
+            with connection:
                 for query in self._queries:
                     if query.per_watch:
                         for model in models:
