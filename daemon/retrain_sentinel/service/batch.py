@@ -6,6 +6,7 @@ one watch's failure is that watch's ``error`` outcome, and the others go on.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from typing import Literal
 
 import structlog
 
+from retrain_sentinel.alerts.redaction import redact_url
 from retrain_sentinel.errors import SourceError
 from retrain_sentinel.report import RetrainingReport
 from retrain_sentinel.service.metrics import SentinelMetrics
@@ -22,10 +24,12 @@ from retrain_sentinel.service.runtime import Runtime, Watch
 from retrain_sentinel.snapshot import Snapshot
 from retrain_sentinel.sources.base import SourceResult, WatchQuery
 from retrain_sentinel.store import EvaluationRecord, HistoryStore, LeaseToken, RecordResult
+from retrain_sentinel.store.engine import masked_text
 
 __all__ = ["BatchResult", "WatchResult", "evaluate_batch", "evaluate_watches"]
 
 log = structlog.get_logger("retrain_sentinel.evaluation")
+_URL = re.compile(r"\b[a-zA-Z][\w+.-]*://[^\s'\"]+")
 
 Outcome = Literal["ok", "triggered", "undecided", "error"]
 
@@ -79,9 +83,15 @@ def _read_all(
         try:
             results.update(runtime.sources[name].read(queries, now))
         except Exception as exc:  # a source must answer per watch; if it raises, all its watches fail
+            cause = _without_credentials(f"unexpected {type(exc).__name__}: {exc}")
             for query in queries:
-                results[query.watch] = SourceError(name, query.model, f"{type(exc).__name__}: {exc}")
+                results[query.watch] = SourceError(name, query.model, cause)
     return results, time.perf_counter() - started
+
+
+def _without_credentials(text: str) -> str:
+    """An unexpected error's text with URL passwords masked and other URLs cut to scheme and host."""
+    return _URL.sub(lambda m: redact_url(m.group(0)), masked_text(text))
 
 
 def _merge_drift(main: Snapshot, drift: Snapshot, drift_source: str) -> Snapshot:
