@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from retrain_sentinel.alerts.dispatcher import DeliverySettings
 from retrain_sentinel.alerts.routes import RouteSettings
@@ -364,6 +364,10 @@ def parse_settings(raw: Any, environ: Mapping[str, str] | None = None) -> Settin
         settings = Settings(**expanded)
     except ValidationError as exc:
         raise ConfigError(_problems(exc, expanded)) from None
+    except SettingsError as exc:  # a RETRAIN_SENTINEL_<SECTION> override that is not JSON
+        field = re.search(r'field "(\w+)"', str(exc))
+        variable = f"{ENV_PREFIX}{field.group(1).upper()}" if field else f"a {ENV_PREFIX}* variable"
+        raise ConfigError([(variable, "a section override must be JSON (or set one key with __)")]) from None
     problems = _cross_check(settings)
     if problems:
         raise ConfigError(problems)

@@ -366,6 +366,18 @@ def test_environment_overrides_a_top_level_key(
     assert "error: timezone: " in result.err
 
 
+def test_a_section_override_that_is_not_json_exits_2_naming_the_variable(
+    config: Path, cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RETRAIN_SENTINEL_HTTP", '{"port": 9800')
+
+    result = cli("validate", "-c", config)
+
+    assert result.code == 2
+    assert result.err.startswith("error: RETRAIN_SENTINEL_HTTP: ")
+    assert "internal error" not in result.err
+
+
 def test_missing_config_file_exits_2(cli: Callable[..., Run], tmp_path: Path) -> None:
     result = cli("validate", "-c", tmp_path / "absent.yaml")
 
