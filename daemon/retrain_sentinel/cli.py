@@ -317,20 +317,22 @@ def silence(
         length = parse_duration(duration)
     except ValueError as exc:
         raise ConfigError([("--for", str(exc))]) from None
+    if not length:
+        raise ConfigError([("--for", "must be longer than 0s")])
     settings = load(config)
     if model not in {w.name for w in settings.models}:
         raise ConfigError([("--model", f"unknown model {model!r}")])
     now = datetime.now(UTC)
-    assert length is not None and model is not None and reason is not None  # noqa: S101 - checked above
+    assert model is not None and reason is not None  # noqa: S101 - checked above
     with _store(settings) as store:
         created = store.silence(model, now + length, reason, now=now)
     print(f"silenced {created.model} until {created.until.isoformat()}")
 
 
 @silence_app.command("list")
-def silence_list(ctx: typer.Context) -> None:
+def silence_list(ctx: typer.Context, config: ConfigOption = None) -> None:
     """Show the silences in force."""
-    settings = load(ctx.obj)
+    settings = load(config or ctx.obj)
     with _store(settings) as store:
         found = store.silences(datetime.now(UTC))
     if not found:

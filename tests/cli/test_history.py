@@ -142,6 +142,15 @@ def test_silence_list_shows_the_silences_in_force(config: Path, cli: Callable[..
     assert line.startswith(f"{DEGRADED}\tuntil ") and line.endswith("\tknown outage")
 
 
+def test_silence_list_takes_the_config_after_the_subcommand(config: Path, cli: Callable[..., Run]) -> None:
+    cli("silence", "-c", config, "--model", DEGRADED, "--for", "2d", "--reason", "known outage")
+
+    listed = cli("silence", "list", "-c", config)
+
+    assert listed.code == 0, listed.err
+    assert listed.out.startswith(f"{DEGRADED}\tuntil ")
+
+
 def test_unsilence_lifts_the_silence(config: Path, cli: Callable[..., Run]) -> None:
     cli("silence", "-c", config, "--model", DRIFTING, "--for", "4h", "--reason", "x")
 
@@ -171,3 +180,11 @@ def test_silence_rejects_a_bad_duration(config: Path, cli: Callable[..., Run]) -
 
     assert result.code == 2
     assert result.err.startswith("error: --for: ")
+
+
+def test_silence_for_no_time_at_all_exits_2(config: Path, cli: Callable[..., Run]) -> None:
+    result = cli("silence", "-c", config, "--model", DRIFTING, "--for", "0s", "--reason", "x")
+
+    assert result.code == 2
+    assert result.err.startswith("error: --for: ")
+    assert cli("silence", "-c", config, "list").out.strip() == "no silences in force"
