@@ -594,22 +594,28 @@ def _drift_json(result: Any, reference: Path, current: Path) -> dict[str, Any]:
 def _print_drift_table(result: Any) -> None:
     table = Table(title="Drift by feature (highest score first)")
     with_p = any(f.p_value is not None for f in result.features)
-    for column in ("feature", "kind", "method", "score", "p-value", "threshold", "drift"):
-        numeric = column in ("score", "p-value", "threshold")
-        if column != "p-value" or with_p:
-            table.add_column(column, justify="right" if numeric else "left", no_wrap=True, min_width=5)
+    columns = [c for c in ("feature", "kind", "method", "score", "p-value", "threshold", "drift") if c != "p-value" or with_p]
     ranked = sorted(result.features, key=lambda f: (f.undecided, -f.score if f.score == f.score else 0.0))
-    for f in ranked:
-        verdict = "undecided: " + (f.reason or "") if f.undecided else ("DRIFT" if f.drifted else "-")
-        table.add_row(
+    rows = [
+        [
             f.feature,
             f.kind,
             f.method + (" (approx.)" if f.approximate else ""),
             "" if f.undecided else f"{f.score:.4g}",
             *([] if not with_p else ["" if f.p_value is None else f"{f.p_value:.3g}"]),
             f"{f.threshold:g}",
-            verdict,
-        )
+            "undecided: " + (f.reason or "") if f.undecided else ("DRIFT" if f.drifted else "-"),
+        ]
+        for f in ranked
+    ]
+    for index, column in enumerate(columns):
+        if column in ("score", "p-value", "threshold"):  # a number is shown whole: "3.51e-1…" would read as 0.351
+            width = max([len(column), *(len(row[index]) for row in rows)])
+            table.add_column(column, justify="right", no_wrap=True, min_width=width)
+        else:
+            table.add_column(column, overflow="fold", min_width=5)
+    for row in rows:
+        table.add_row(*row)
     stdout.print(table)
     share = result.share_drifted
     drifted, decided = len(result.drifted_features), len(result.decided)
