@@ -268,7 +268,7 @@ def history(
     else:
         table = Table(title="History")
         for column in ("evaluated_at", "model", "outcome", "severity", "fired", "error"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")  # wrapped, never cut: the time is what you look for
         for row in rows:
             table.add_row(
                 row["evaluated_at"], row["model"], row["outcome"], row["severity"] or "",

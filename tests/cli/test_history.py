@@ -55,6 +55,19 @@ def test_history_since_excludes_older_evaluations(checked: Path, cli: Callable[.
     assert none == []
 
 
+def test_history_table_keeps_whole_timestamps_in_a_narrow_terminal(
+    checked: Path, cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    newest = json.loads(cli("history", "-c", checked, "--format", "json", "--limit", "1").out)[0]
+
+    table = cli("history", "-c", checked).out
+
+    assert "…" not in table
+    first_column = "".join(line.split("│")[1].strip() for line in table.splitlines() if line.startswith("│"))
+    assert first_column.startswith(newest["evaluated_at"])
+
+
 def test_history_csv_has_a_header_and_one_row_per_evaluation(checked: Path, cli: Callable[..., Run]) -> None:
     result = cli("history", "-c", checked, "--format", "csv")
 
