@@ -112,3 +112,21 @@ def test_version(config: Path) -> None:
 
     assert result.returncode == 0
     assert result.stdout.startswith("retrain-sentinel ")
+
+
+def test_run_on_a_port_already_in_use_exits_2_naming_it(
+    config_data: dict[str, Any], write_config: Callable[[Any], Path]
+) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config_data["http"] = {"host": "127.0.0.1", "port": port}
+
+        result = sentinel("run", "-c", write_config(config_data))
+
+    assert result.returncode == 2, result.stderr
+    assert f"error: http: cannot listen on 127.0.0.1:{port}: " in result.stderr
+    assert "internal error" not in result.stderr

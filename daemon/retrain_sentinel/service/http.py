@@ -13,6 +13,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from retrain_sentinel.errors import ConfigError
 from retrain_sentinel.service.health import HealthState
 from retrain_sentinel.service.metrics import SentinelMetrics
 
@@ -55,7 +56,10 @@ class StatusServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # scrapes every few seconds would drown the real log
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
+        try:
+            self._server = ThreadingHTTPServer((host, port), Handler)
+        except OSError as exc:  # port taken, address not local: the operator fixes `http`, not the code
+            raise ConfigError([("http", f"cannot listen on {host}:{port}: {exc.strerror or exc}")]) from exc
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="status-http", daemon=True)
 
