@@ -155,7 +155,7 @@ def _print_results(results: Sequence[WatchResult], output_format: str) -> None:
         return
     table = Table(title=f"Evaluated {len(results)} model(s)")
     for column in ("model", "outcome", "severity", "why"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # wrapped, never cut: a cut name is another model
     for result in results:
         report = result.report
         why = result.error or (

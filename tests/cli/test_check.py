@@ -102,6 +102,23 @@ def test_text_output_is_a_table_with_the_reasons(config: Path, cli: Callable[...
     assert f"• {HEALTHY}" not in result.out
 
 
+def test_text_table_shows_a_long_model_name_whole_in_a_narrow_terminal(
+    config_data: dict[str, Any],
+    write_config: Callable[[Any], Path],
+    cli: Callable[..., Run],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    long_name = "customer-lifetime-value-regressor-eu-west-production"
+    config_data["models"] = [{**config_data["models"][0], "name": long_name, "model": HEALTHY}]
+
+    result = cli("check", "-c", write_config(config_data), "--dry-run")
+
+    assert "…" not in result.out
+    first_column = "".join(line.split("│")[1].strip() for line in result.out.splitlines() if line.startswith("│"))
+    assert first_column == long_name
+
+
 def test_unknown_format_is_a_usage_error(config: Path, cli: Callable[..., Run]) -> None:
     result = cli("check", "-c", config, "--format", "yaml")
 
