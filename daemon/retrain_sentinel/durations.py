@@ -24,8 +24,8 @@ def parse_duration(value: Any, *, allow_never: bool = False) -> timedelta | None
         result = value
     elif isinstance(value, bool):
         raise ValueError("must be a duration like 30s, 15m, 1h, 7d")
-    elif isinstance(value, int | float):
-        result = timedelta(seconds=value)
+    elif isinstance(value, int | float):  # `window: 7` — seconds or days? Make the writer say.
+        raise ValueError(f"a bare number is ambiguous: add a unit, e.g. {value}s, {value}m, {value}h or {value}d")
     elif isinstance(value, str):
         text = value.strip()
         if text.lower() == "never":
