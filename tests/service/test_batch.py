@@ -59,3 +59,38 @@ def test_a_raising_source_fails_its_watches_only_and_hides_credentials() -> None
     assert "RuntimeError" in (results["a"].error or "")
     assert "hunter2" not in (results["a"].error or "") and "SECRETTOKEN" not in (results["a"].error or "")
     assert results["b"].outcome == "triggered"
+
+
+class DriftFiles:
+    """A drift source whose window held no data: counts, but no drift score."""
+
+    name = "files"
+
+    def read(self, watches: Sequence[WatchQuery], now: datetime) -> dict[str, SourceResult]:
+        return {w.watch: Snapshot(new_count=0, baseline_count=1000) for w in watches}
+
+    def check(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def test_drift_comes_only_from_the_drift_source() -> None:
+    settings = parse_settings(
+        {
+            "sources": {
+                "lab": {"kind": "sql", "url": "sqlite://", "queries": {"current_metrics": "SELECT 1"}},
+                "files": {"kind": "files", "reference": "r.parquet", "current": "c/*.parquet"},
+            },
+            "models": [{"name": "a", "source": "lab", "drift_source": "files", "policy": {"drift": {}}}],
+        },
+        environ={},
+    )
+    runtime = Runtime.build(settings, with_channels=False)
+    runtime.close()
+    runtime.sources = {"lab": GoodSource(), "files": DriftFiles()}  # lab logged js_divergence 0.5
+
+    (result,) = evaluate_watches(runtime, list(runtime.watches.values()), NOW)
+
+    assert result.outcome == "undecided"
+    assert result.snapshot is not None and result.snapshot.provenance.drift_source == "files"
+    assert result.snapshot.new_count == 0 and result.snapshot.baseline_count == 1000

@@ -95,10 +95,14 @@ def _without_credentials(text: str) -> str:
 
 
 def _merge_drift(main: Snapshot, drift: Snapshot, drift_source: str) -> Snapshot:
-    """The drift source gives the drift metrics, and its counts only when the main source has none."""
+    """The drift source gives the drift metrics, and its counts only when the main source has none.
+
+    Only the drift source: a window without data must leave drift undecided, not quietly fall back
+    to a score the main source logged for some other data.
+    """
     has_counts = any(c is not None for c in (main.current_count, main.baseline_count, main.new_count))
     changes: dict[str, object] = {
-        "drift_metrics": {**(main.drift_metrics or {}), **(drift.drift_metrics or {})},
+        "drift_metrics": drift.drift_metrics,
         "provenance": replace(main.provenance, drift_source=drift_source),
     }
     if not has_counts:
