@@ -476,6 +476,16 @@ def config_schema() -> None:
 
 
 def _ping(url: str) -> None:
+    """Reach the history database; a SQLite file that does not exist yet is left uncreated."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        path = Path(parsed.database)
+        if not path.exists():
+            if not path.parent.is_dir():
+                raise ConfigError([("database", f"directory {path.parent} does not exist")])
+            return  # `run`, `check` or `db upgrade` will create it
     with HistoryStore(url) as store:
         store.ping()
 

@@ -427,3 +427,24 @@ def test_a_model_overriding_a_bad_default_is_not_blamed_for_it(
         item["error_after"] = 5
 
     assert cli("validate", "-c", write_config(config_data)).code == 0
+
+
+def test_connect_reaches_the_source_channel_and_database_without_creating_the_history(
+    config_data: dict[str, Any], tmp_path: Path, write_config: Callable[[Any], Path], cli: Callable[..., Run]
+) -> None:
+    result = cli("validate", "--connect", "-c", write_config(config_data))
+
+    assert result.code == 0, result.err
+    assert "reached sources.lab" in result.out and "reached channels.stdout" in result.out
+    assert not (tmp_path / "history.db").exists()
+
+
+def test_connect_exits_3_when_a_source_cannot_be_reached(
+    config_data: dict[str, Any], lab: Path, write_config: Callable[[Any], Path], cli: Callable[..., Run]
+) -> None:
+    (lab / "experiments.db").unlink()
+
+    result = cli("validate", "--connect", "-c", write_config(config_data))
+
+    assert result.code == 3
+    assert "sources.lab" in result.err and "Traceback" not in result.err
