@@ -148,6 +148,18 @@ def test_a_non_numeric_value_fails_only_that_watch(custom: str) -> None:
     assert "'auc' is not a number: 'excellent'" in results["fraud"].cause
 
 
+def test_an_unreadable_training_time_fails_only_that_watch(custom: str) -> None:
+    query = (
+        "SELECT model, CASE WHEN model = 'churn' THEN 'yesterday' ELSE '2024-05-01 08:00:00' END AS last_trained_at "
+        "FROM baselines WHERE model IN :models"
+    )
+    results = make(custom, snapshot=query).read([WatchQuery("churn", "churn"), WatchQuery("fraud", "fraud")], NOW)
+    assert isinstance(results["churn"], SourceError)
+    assert "last_trained_at is not a time: 'yesterday'" in results["churn"].cause
+    assert isinstance(results["fraud"], Snapshot)
+    assert results["fraud"].last_trained_at == datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
+
+
 def test_batch_queries_use_the_same_number_of_statements_for_any_batch(custom: str) -> None:
     def statements(size: int) -> int:
         source = make(custom, current_metrics=CURRENT, snapshot=SNAPSHOT)

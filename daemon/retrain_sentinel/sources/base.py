@@ -21,6 +21,7 @@ __all__ = [
     "DRIFT_PREFIX",
     "Source",
     "SourceResult",
+    "WatchFailure",
     "WatchQuery",
     "fail_all",
     "first_line",
@@ -34,6 +35,10 @@ DRIFT_PREFIX = "drift/"
 
 SourceResult = Snapshot | SourceError
 """What a source gives for one watch."""
+
+
+class WatchFailure(Exception):
+    """Why one watch cannot be read; the source turns it into that watch's ``SourceError``."""
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from retrain_sentinel.errors import SourceError
 from retrain_sentinel.snapshot import Provenance, Snapshot
 from retrain_sentinel.sources.base import (
     SourceResult,
+    WatchFailure,
     WatchQuery,
     fail_all,
     merged_aliases,
@@ -99,10 +100,6 @@ class _Baseline:
     rule: str
 
 
-class _WatchFailure(Exception):
-    """A reason one watch cannot be read; becomes its ``SourceError``."""
-
-
 def _json_object(raw: Any, what: str) -> dict[str, Any]:
     if raw is None or raw == "":
         return {}
@@ -111,9 +108,9 @@ def _json_object(raw: Any, what: str) -> dict[str, Any]:
     try:
         value = json.loads(raw)
     except (TypeError, ValueError) as exc:
-        raise _WatchFailure(f"{what} is not valid JSON") from exc
+        raise WatchFailure(f"{what} is not valid JSON") from exc
     if not isinstance(value, dict):
-        raise _WatchFailure(f"{what} is not a JSON object")
+        raise WatchFailure(f"{what} is not a JSON object")
     return value
 
 
@@ -126,7 +123,7 @@ def _json_metrics(raw: Any, what: str) -> dict[str, float]:
         try:
             metrics[str(key)] = to_number(value, f"{what}[{key!r}]")
         except ValueError as exc:
-            raise _WatchFailure(str(exc)) from None
+            raise WatchFailure(str(exc)) from None
     return metrics
 
 
@@ -200,7 +197,7 @@ class ExperimentDbSource:
                 results[watch.watch] = self._snapshot(
                     watch, versions, run_for.get(watch.watch), latest, configs
                 )
-            except _WatchFailure as exc:
+            except WatchFailure as exc:
                 results[watch.watch] = SourceError(self.name, watch.model, self._redact(str(exc)))
         return results
 
@@ -397,12 +394,12 @@ class ExperimentDbSource:
 
     def _baseline(self, watch: WatchQuery, versions: Sequence[_Version]) -> _Baseline:
         if not versions:
-            raise _WatchFailure(f"model {watch.model!r} not found in the registry")
+            raise WatchFailure(f"model {watch.model!r} not found in the registry")
         selector = watch.baseline
         if isinstance(selector, VersionBaseline):
             fixed = [v for v in versions if v.version == selector.version]
             if not fixed:
-                raise _WatchFailure(
+                raise WatchFailure(
                     f"version {selector.version!r} of model {watch.model!r} not found in the registry"
                 )
             return _Baseline(max(fixed, key=lambda v: v.newest_key), f"version:{selector.version}")
@@ -414,7 +411,7 @@ class ExperimentDbSource:
         active = [v for v in versions if (v.status or "").lower() == "active"]
         if active:
             return _Baseline(max(active, key=lambda v: v.newest_key), "newest_active")
-        raise _WatchFailure(f"no version of model {watch.model!r} has {kind} {tag!r} and none is active")
+        raise WatchFailure(f"no version of model {watch.model!r} has {kind} {tag!r} and none is active")
 
     def _snapshot(
         self,
@@ -431,7 +428,7 @@ class ExperimentDbSource:
         baseline_metrics, _ = split_metrics(baseline_raw, aliases)
 
         if isinstance(run, str):
-            raise _WatchFailure(run)
+            raise WatchFailure(run)
         current_raw: dict[str, float] | None = None
         observed_at = None
         if run is not None:
@@ -443,8 +440,8 @@ class ExperimentDbSource:
                 try:
                     current_raw[name] = to_number(value, f"metric {name!r} of run {run.run_id}")
                 except ValueError as exc:
-                    raise _WatchFailure(str(exc)) from None
-            observed_at = to_utc(last_at, self._zone)
+                    raise WatchFailure(str(exc)) from None
+            observed_at = to_utc(last_at, self._zone, f"metric timestamp of run {run.run_id}")
         current_metrics, drift_metrics = (
             split_metrics(current_raw, aliases) if current_raw is not None else (None, None)
         )
@@ -475,7 +472,11 @@ class ExperimentDbSource:
             current_metrics=current_metrics,
             baseline_metrics=baseline_metrics,
             drift_metrics=drift_metrics or None,
-            last_trained_at=to_utc(baseline.version.created_at, self._zone),
+            last_trained_at=to_utc(
+                baseline.version.created_at,
+                self._zone,
+                f"created_at of {watch.model!r} version {baseline.version.version}",
+            ),
             baseline_count=baseline_count(counts.baseline) if counts else None,
             current_count=current_count(counts.current) if counts else None,
             new_count=current_count(counts.new) if counts else None,
@@ -502,4 +503,4 @@ class ExperimentDbSource:
         try:
             return to_number(value, f"{what}[{path!r}]")
         except ValueError as exc:
-            raise _WatchFailure(str(exc)) from None
+            raise WatchFailure(str(exc)) from None

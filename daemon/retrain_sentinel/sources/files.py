@@ -34,17 +34,13 @@ from retrain_sentinel.datafiles import (
 from retrain_sentinel.drift import DriftError, Profile, compare
 from retrain_sentinel.errors import SourceError
 from retrain_sentinel.snapshot import Provenance, Snapshot
-from retrain_sentinel.sources.base import SourceResult, WatchQuery
+from retrain_sentinel.sources.base import SourceResult, WatchFailure, WatchQuery
 from retrain_sentinel.sources.settings import FilesSourceSettings
 
 __all__ = ["FilesSource", "date_in_path"]
 
 _EXACT = ("auto", "ks", "wasserstein")
 _DATE = re.compile(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)")
-
-
-class _WatchFailure(Exception):
-    pass
 
 
 def date_in_path(path: str) -> date | None:
@@ -90,7 +86,7 @@ class FilesSource:
         for watch in watches:
             try:
                 results[watch.watch] = self._snapshot(watch, window)
-            except _WatchFailure as exc:
+            except WatchFailure as exc:
                 results[watch.watch] = SourceError(self.name, watch.model, str(exc))
             except (DataFileError, DriftError) as exc:
                 results[watch.watch] = SourceError(self.name, watch.model, str(exc))
@@ -140,7 +136,7 @@ class FilesSource:
     def _snapshot(self, watch: WatchQuery, window: _Window) -> Snapshot:
         reference = self._path(self.settings.reference.replace("{model}", watch.model))
         if not reference.is_file():
-            raise _WatchFailure(f"reference {reference} does not exist")
+            raise WatchFailure(f"reference {reference} does not exist")
         current = self._current_files(watch.model, window)
         method, columns = self.settings.method, self.settings.columns
         drift: dict[str, float] | None = None
@@ -168,7 +164,7 @@ class FilesSource:
                 try:
                     combined = pa.concat_tables(tables, promote_options="permissive")
                 except pa.ArrowException as exc:
-                    raise _WatchFailure(
+                    raise WatchFailure(
                         f"current files of {watch.model!r} do not share a schema: {exc}"
                     ) from exc
                 drift = compare(table, combined, method, columns=columns).as_metrics()

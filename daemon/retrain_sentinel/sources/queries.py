@@ -25,6 +25,7 @@ from retrain_sentinel.snapshot import Provenance, Snapshot
 from retrain_sentinel.sources.base import (
     DRIFT_PREFIX,
     SourceResult,
+    WatchFailure,
     WatchQuery,
     merged_aliases,
     split_metrics,
@@ -47,10 +48,6 @@ _COUNTS = ("baseline_count", "current_count", "new_count")
 _IDS = ("model_version", "baseline_run_id", "current_run_id")
 SNAPSHOT_COLUMNS = frozenset({"model", *_TIMES, *_COUNTS, *_IDS})
 _METRIC_ROLES = ("current_metrics", "baseline_metrics", "drift_metrics")
-
-
-class _WatchFailure(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -156,7 +153,7 @@ class QueriesSource:
                 continue
             try:
                 results[watch.watch] = self._snapshot(watch, parts[watch.model], window)
-            except _WatchFailure as exc:
+            except WatchFailure as exc:
                 results[watch.watch] = SourceError(self.name, watch.model, self._redact(str(exc)))
         return results
 
@@ -266,7 +263,7 @@ class QueriesSource:
             try:
                 numbers[name] = to_number(value, f"{what} {name!r}")
             except ValueError as exc:
-                raise _WatchFailure(str(exc)) from None
+                raise WatchFailure(str(exc)) from None
         return numbers
 
     def _snapshot(self, watch: WatchQuery, parts: _Parts, window: str | None) -> Snapshot:
@@ -290,8 +287,8 @@ class QueriesSource:
             current_metrics=current,
             baseline_metrics=baseline,
             drift_metrics=drift or None,
-            last_trained_at=to_utc(row.get("last_trained_at"), self._zone),
-            observed_at=to_utc(row.get("observed_at"), self._zone),
+            last_trained_at=to_utc(row.get("last_trained_at"), self._zone, "last_trained_at"),
+            observed_at=to_utc(row.get("observed_at"), self._zone, "observed_at"),
             baseline_count=counts.get("baseline_count"),
             current_count=counts.get("current_count"),
             new_count=counts.get("new_count"),

@@ -18,7 +18,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from sqlalchemy.pool import NullPool
 
 from retrain_sentinel.errors import ConfigError
-from retrain_sentinel.sources.base import first_line
+from retrain_sentinel.sources.base import WatchFailure, first_line
 from retrain_sentinel.sources.failures import Redactor, mask_db_url
 
 __all__ = ["ListParam", "describe_db_error", "is_transient_db_error", "open_read_only", "to_utc"]
@@ -139,21 +139,22 @@ class ListParam:
         return statement
 
 
-def to_utc(value: object, zone: tzinfo) -> datetime | None:
+def to_utc(value: object, zone: tzinfo, what: str = "time") -> datetime | None:
     """A database time as aware UTC; naive values are read in the source's timezone.
 
-    Accepts datetimes and ISO-like text (``YYYY-MM-DD HH:MM:SS[.ffffff]``); anything else is
-    ``None`` — the trigger that needs it then says the time is missing instead of guessing.
+    Accepts datetimes and ISO-like text (``YYYY-MM-DD HH:MM:SS[.ffffff]``); ``None`` stays ``None``.
+    Anything else fails the watch (``WatchFailure``): an unreadable training time must not look
+    like a missing one.
     """
+    if value is None:
+        return None
     if isinstance(value, datetime):
         moment = value
-    elif isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.strip())
-        except ValueError:
-            return None
     else:
-        return None
+        try:
+            moment = datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            raise WatchFailure(f"{what} is not a time: {str(value)[:40]!r}") from None
     if moment.tzinfo is None:
         if zone is UTC:
             return moment.replace(tzinfo=UTC)
