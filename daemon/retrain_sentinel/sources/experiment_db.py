@@ -39,7 +39,7 @@ from retrain_sentinel.sources.base import (
     split_metrics,
     to_number,
 )
-from retrain_sentinel.sources.failures import Redactor, db_url_secrets, retry
+from retrain_sentinel.sources.failures import Redactor, db_url_secrets
 from retrain_sentinel.sources.globs import Glob, NameIndex
 from retrain_sentinel.sources.settings import (
     AliasBaseline,
@@ -57,8 +57,8 @@ from retrain_sentinel.sources.settings import (
 from retrain_sentinel.sources.sql import (
     ListParam,
     describe_db_error,
-    is_transient_db_error,
     open_read_only,
+    retry_db,
     to_utc,
 )
 
@@ -226,12 +226,7 @@ class ExperimentDbSource:
 
     def _query(self, engine: Engine, what: str, url: str, call: Any) -> Any:
         try:
-            return retry(
-                call,
-                attempts=self.settings.retries,
-                delay=self.settings.retry_delay.total_seconds(),
-                transient=is_transient_db_error,
-            )
+            return retry_db(call, self.settings)
         except SQLAlchemyError as exc:
             raise SourceError(
                 self.name, None, describe_db_error(exc, what=what, url=url, redact=self._redact)

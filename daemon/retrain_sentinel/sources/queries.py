@@ -31,9 +31,9 @@ from retrain_sentinel.sources.base import (
     split_metrics,
     to_number,
 )
-from retrain_sentinel.sources.failures import Redactor, db_url_secrets, retry
+from retrain_sentinel.sources.failures import Redactor, db_url_secrets
 from retrain_sentinel.sources.settings import SqlQueriesSettings
-from retrain_sentinel.sources.sql import describe_db_error, is_transient_db_error, open_read_only, to_utc
+from retrain_sentinel.sources.sql import describe_db_error, open_read_only, retry_db, to_utc
 
 __all__ = ["SNAPSHOT_COLUMNS", "QueriesSource"]
 
@@ -111,12 +111,7 @@ class QueriesSource:
         failed: dict[str, str] = {}
         try:
             # Connecting is retried too: a database restarting refuses connections for a moment.
-            connection = retry(
-                self._engine.connect,
-                attempts=self.settings.retries,
-                delay=self.settings.retry_delay.total_seconds(),
-                transient=is_transient_db_error,
-            )
+            connection = retry_db(self._engine.connect, self.settings)
             with connection:
                 for query in self._queries:
                     if query.per_watch:
@@ -196,12 +191,7 @@ class QueriesSource:
                 raise
 
         try:
-            return retry(
-                execute,
-                attempts=self.settings.retries,
-                delay=self.settings.retry_delay.total_seconds(),
-                transient=is_transient_db_error,
-            )
+            return retry_db(execute, self.settings)
         except SQLAlchemyError as exc:
             what = f"query {query.role!r}"
             raise SourceError(

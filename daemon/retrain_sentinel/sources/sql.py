@@ -8,9 +8,9 @@ SQLAlchemy error leaves this package as a ``SourceError`` without the URL's pass
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine, bindparam, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
@@ -19,9 +19,20 @@ from sqlalchemy.pool import NullPool
 
 from retrain_sentinel.errors import ConfigError
 from retrain_sentinel.sources.base import WatchFailure, first_line
-from retrain_sentinel.sources.failures import Redactor, mask_db_url
+from retrain_sentinel.sources.failures import Redactor, mask_db_url, retry
 
-__all__ = ["ListParam", "describe_db_error", "is_transient_db_error", "open_read_only", "to_utc"]
+T = TypeVar("T")
+
+
+class _RetrySettings(Protocol):
+    @property
+    def retries(self) -> int: ...
+
+    @property
+    def retry_delay(self) -> timedelta: ...
+
+
+__all__ = ["ListParam", "describe_db_error", "is_transient_db_error", "open_read_only", "retry_db", "to_utc"]
 
 _TRANSIENT_HINTS = (
     "database is locked",
@@ -95,6 +106,16 @@ def is_transient_db_error(exc: BaseException) -> bool:
         return True
     message = str(exc.orig).lower()
     return any(hint in message for hint in _TRANSIENT_HINTS)
+
+
+def retry_db(call: Callable[[], T], settings: _RetrySettings) -> T:
+    """``call`` with the source's retries for transient database errors (lost connection, busy)."""
+    return retry(
+        call,
+        attempts=settings.retries,
+        delay=settings.retry_delay.total_seconds(),
+        transient=is_transient_db_error,
+    )
 
 
 def describe_db_error(exc: BaseException, *, what: str, url: str, redact: Redactor) -> str:
