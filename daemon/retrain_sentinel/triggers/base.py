@@ -24,6 +24,7 @@ __all__ = [
     "Severity",
     "Trigger",
     "TriggerDetail",
+    "failed_detail",
     "max_severity",
     "parse_training_time",
     "severity_rank",
@@ -109,6 +110,17 @@ class TriggerDetail:
             undecided=bool(data.get("undecided", False)),
             kind=data.get("kind"),
         )
+
+
+def failed_detail(name: str, exc: Exception) -> TriggerDetail:
+    """The verdict of a user's trigger that raised: undecided, saying why, never an exception."""
+    return TriggerDetail(
+        trigger_name=name,
+        triggered=False,
+        severity="info",
+        reason=f"Trigger raised {type(exc).__name__}: {exc}",
+        undecided=True,
+    )
 
 
 @runtime_checkable

@@ -17,6 +17,7 @@ from retrain_sentinel.triggers.base import (
     RetrainingTrigger,
     Trigger,
     TriggerDetail,
+    failed_detail,
     max_severity,
     system_clock,
     validate_severity,
@@ -59,17 +60,7 @@ class LegacyTriggerAdapter:
                 metadata={k: v for k, v in metadata.items() if v is not None},
             )
         except Exception as exc:  # a user's trigger must not take the daemon down
-            return _failed(self.name, exc)
-
-
-def _failed(name: str, exc: Exception) -> TriggerDetail:
-    return TriggerDetail(
-        trigger_name=name,
-        triggered=False,
-        severity="info",
-        reason=f"Trigger raised {type(exc).__name__}: {exc}",
-        undecided=True,
-    )
+            return failed_detail(self.name, exc)
 
 
 def _evaluate_child(child: Any, arguments: Mapping[str, Any]) -> TriggerDetail:
@@ -77,7 +68,7 @@ def _evaluate_child(child: Any, arguments: Mapping[str, Any]) -> TriggerDetail:
     try:
         detail: TriggerDetail = child.evaluate(**arguments)
     except Exception as exc:  # a user's trigger must not take the evaluation down
-        return _failed(str(getattr(child, "name", type(child).__name__)), exc)
+        return failed_detail(str(getattr(child, "name", type(child).__name__)), exc)
     return detail
 
 

@@ -16,7 +16,13 @@ from typing import Any
 import structlog
 
 from retrain_sentinel.report import RetrainingReport
-from retrain_sentinel.triggers.base import Clock, RetrainingTrigger, TriggerDetail, system_clock
+from retrain_sentinel.triggers.base import (
+    Clock,
+    RetrainingTrigger,
+    TriggerDetail,
+    failed_detail,
+    system_clock,
+)
 from retrain_sentinel.triggers.composite import CompositeTrigger
 from retrain_sentinel.triggers.drift import DriftTrigger
 from retrain_sentinel.triggers.performance import PerformanceTrigger
@@ -125,9 +131,7 @@ class RetrainingTriggerManager:
             return trigger.evaluate(**arguments)
         except Exception as exc:  # one broken custom trigger must not hide the others' verdicts
             log.warning("trigger_failed", trigger=name, error=f"{type(exc).__name__}: {exc}")
-            return TriggerDetail(
-                name, False, "info", f"Trigger raised {type(exc).__name__}: {exc}", undecided=True
-            )
+            return failed_detail(name, exc)
 
     def evaluate(
         self,
