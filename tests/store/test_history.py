@@ -227,3 +227,13 @@ def test_database_errors_become_store_errors(database_url: str) -> None:
         engine.dispose()
         with pytest.raises(StoreError, match="reading the history failed"):
             history.history()
+
+
+def test_pending_summary_counts_waiting_notifications_and_dates_the_oldest(store: HistoryStore) -> None:
+    assert store.pending_summary() == (0, None)
+    store.record([evaluation("triggered", T0)], now=T0, routes=SLACK)
+    store.record([evaluation("ok", T0 + H)], now=T0 + H, routes=SLACK)
+    count, oldest = store.pending_summary()
+    assert count == 2 and oldest == T0 and oldest.tzinfo == UTC
+    store.mark_sent([store.outbox()[0].id], T0 + H)
+    assert store.pending_summary() == (1, T0 + H)

@@ -116,6 +116,7 @@ class Daemon:
         self._running_lock = threading.Lock()
         self._retired: list[Runtime] = []
         self._announced_ready = False
+        self.abandoned_jobs = False
 
     @property
     def _period(self) -> float:
@@ -292,9 +293,8 @@ class Daemon:
     def _update_outbox_gauges(self) -> None:
         if self.store is None:
             return
-        pending = self.store.outbox(status="pending")
-        self.metrics.outbox_pending.set(len(pending))
-        oldest = min((row.created_at for row in pending), default=None)
+        count, oldest = self.store.pending_summary()
+        self.metrics.outbox_pending.set(count)
         age = (self.clock() - oldest).total_seconds() if oldest is not None else 0.0
         self.metrics.outbox_oldest_age.set(max(age, 0.0))
 
@@ -374,6 +374,6 @@ def run_daemon(config_path: Path, **options: Any) -> int:
     daemon = Daemon(config_path, **options)
     daemon.install_signal_handlers()
     code = daemon.run()
-    if getattr(daemon, "abandoned_jobs", False):
+    if daemon.abandoned_jobs:
         os._exit(code)  # worker threads are still inside a batch whose writes are fenced anyway
     return code

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import structlog
-from sqlalchemy import Connection, Row, and_, delete, exc, insert, or_, select, union, update
+from sqlalchemy import Connection, Row, and_, delete, exc, func, insert, or_, select, union, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -357,6 +357,14 @@ class HistoryStore:
         if status is not None:
             query = query.where(notifications.c.status == status)
         return self._read("reading the outbox", lambda c: [outbox.row_to_outbox(r) for r in c.execute(query)])
+
+    def pending_summary(self) -> tuple[int, datetime | None]:
+        """How many notifications wait for delivery, and when the oldest was queued (for metrics)."""
+        query = select(func.count(), func.min(notifications.c.created_at)).where(
+            notifications.c.status == "pending"
+        )
+        count, oldest = self._read("reading the outbox", lambda c: c.execute(query).one())
+        return int(count), oldest
 
     # --- silences ---------------------------------------------------------------------------------
 
