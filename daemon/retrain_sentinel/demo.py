@@ -13,38 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import create_engine
+
+from retrain_sentinel.sources.experiment_db_schema import create_schemas
+
 __all__ = ["DEMO_MODELS", "DemoModel", "write_demo"]
-
-EXPERIMENTS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id INTEGER PRIMARY KEY AUTOINCREMENT, run_name TEXT, config TEXT, notes TEXT,
-    created_at TIMESTAMP, status TEXT, sweep_id TEXT, sweep_params TEXT, task_name TEXT,
-    modality TEXT, updated_at TIMESTAMP
-);
-CREATE TABLE IF NOT EXISTS metrics (
-    metric_id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER, split TEXT, metric_name TEXT,
-    value REAL, step INTEGER, epoch INTEGER, timestamp TIMESTAMP
-);
-CREATE INDEX IF NOT EXISTS idx_metrics_run_name ON metrics (run_id, metric_name);
-CREATE TABLE IF NOT EXISTS artifacts (
-    artifact_id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER, artifact_type TEXT,
-    filepath TEXT, metadata TEXT, created_at TIMESTAMP
-);
-"""
-
-REGISTRY_SCHEMA = """
-CREATE TABLE IF NOT EXISTS models (
-    model_id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, version TEXT NOT NULL,
-    checkpoint_path TEXT, task_type TEXT, config_hash TEXT, training_run_id INTEGER,
-    parent_model_id INTEGER, created_at TIMESTAMP, metrics TEXT, export_formats TEXT,
-    model_size_mb REAL, memory_req_gb REAL, metadata TEXT, status TEXT DEFAULT 'active',
-    UNIQUE (name, version)
-);
-CREATE TABLE IF NOT EXISTS model_tags (
-    tag_id INTEGER PRIMARY KEY AUTOINCREMENT, model_id INTEGER, tag_name TEXT, created_at TIMESTAMP,
-    UNIQUE (model_id, tag_name)
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -73,12 +46,20 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _fill(experiments: sqlite3.Connection, registry: sqlite3.Connection, model: DemoModel, now: datetime) -> None:
+def _fill(
+    experiments: sqlite3.Connection, registry: sqlite3.Connection, model: DemoModel, now: datetime
+) -> None:
     trained = now - timedelta(days=model.trained_days_ago)
     train_run = experiments.execute(
         "INSERT INTO runs (run_name, config, created_at, status, task_name, modality, updated_at)"
         " VALUES (?, ?, ?, 'completed', ?, 'tabular', ?)",
-        (f"train-{model.name}", json.dumps({"model": model.name}), _stamp(trained), model.name, _stamp(trained)),
+        (
+            f"train-{model.name}",
+            json.dumps({"model": model.name}),
+            _stamp(trained),
+            model.name,
+            _stamp(trained),
+        ),
     ).lastrowid
     model_id = registry.execute(
         "INSERT INTO models (name, version, checkpoint_path, task_type, training_run_id, created_at, metrics,"
@@ -120,12 +101,16 @@ def write_demo(directory: Path, now: datetime | None = None) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for name in ("experiments.db", "model_registry.db", "sentinel.db"):
         (directory / name).unlink(missing_ok=True)
+    engines = [
+        create_engine(f"sqlite:///{directory / name}") for name in ("experiments.db", "model_registry.db")
+    ]
+    create_schemas(*engines)
+    for engine in engines:
+        engine.dispose()
     with (
         sqlite3.connect(directory / "experiments.db") as experiments,
         sqlite3.connect(directory / "model_registry.db") as registry,
     ):
-        experiments.executescript(EXPERIMENTS_SCHEMA)
-        registry.executescript(REGISTRY_SCHEMA)
         for model in DEMO_MODELS:
             _fill(experiments, registry, model, now)
     experiments.close()

@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import create_engine
 
-from retrain_sentinel.demo import EXPERIMENTS_SCHEMA, REGISTRY_SCHEMA
+from retrain_sentinel.sources.experiment_db_schema import create_schemas
 
 __all__ = ["EXECUTABLE", "DaemonProcess", "HttpAnswer", "Lab", "ago", "utcnow", "wait_until"]
 
@@ -72,10 +73,10 @@ class Lab:
     def __init__(self, directory: Path) -> None:
         self.experiments_path = directory / "experiments.db"
         self.registry_path = directory / "model_registry.db"
-        with _connect(self.experiments_path) as experiments:
-            experiments.executescript(EXPERIMENTS_SCHEMA)
-        with _connect(self.registry_path) as registry:
-            registry.executescript(REGISTRY_SCHEMA)
+        engines = [create_engine(f"sqlite:///{path}") for path in (self.experiments_path, self.registry_path)]
+        create_schemas(*engines)
+        for engine in engines:
+            engine.dispose()
 
     @property
     def experiments_url(self) -> str:
