@@ -259,7 +259,8 @@ class _Column:
             return
         ref_counts, cur_counts = align_categories(reference.profile, counts, self.options.top_k)
         outcome.reference_counts, outcome.current_counts = ref_counts, cur_counts
-        if outcome.method == "z" and ref_counts.size - (ref_counts[-1] + cur_counts[-1] == 0) > 2:
+        binary_only = METHODS[outcome.method].binary_only
+        if binary_only and ref_counts.size - (ref_counts[-1] + cur_counts[-1] == 0) > 2:
             if outcome.chosen_by_auto:  # a category new in the current data: no longer binary
                 outcome.method = "chisquare"
                 outcome.threshold = self.options.threshold_for(self.name, "chisquare")

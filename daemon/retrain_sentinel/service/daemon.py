@@ -135,9 +135,6 @@ class Daemon:
         log.info("daemon.stopping", signal=signal.Signals(signum).name)
         self._stop.set()
 
-    def request_stop(self) -> None:
-        self._stop.set()
-
     # --- the main loop --------------------------------------------------------------------------
 
     def run(self) -> int:
