@@ -19,7 +19,15 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from retrain_sentinel.alerts.dispatcher import DeliverySettings
@@ -38,6 +46,7 @@ from retrain_sentinel.sources.settings import (
 from retrain_sentinel.store.settings import DEFAULT_DATABASE_URL, DatabaseUrl, RetentionSettings
 from retrain_sentinel.triggers.policy import (
     POLICY_TAGS,
+    Policy,
     PolicyDefaults,
     PolicyError,
     PolicySpec,
@@ -123,6 +132,8 @@ class PerformanceSettings(_Section):
 class WatchSettings(_Section):
     """One model under watch (DESIGN §3). Source-specific selectors are checked by the source."""
 
+    _policy: Policy | None = PrivateAttr(default=None)
+
     name: Annotated[str, Field(min_length=1)]
     source: str
     model: str | None = None
@@ -154,6 +165,12 @@ class WatchSettings(_Section):
             stale_after=self.stale_after,
             min_samples=self.min_samples,
         )
+
+    def built_policy(self) -> Policy:
+        """The policy's trigger tree, built once (validation builds it; the runtime reuses it)."""
+        if self._policy is None:
+            self._policy = build_policy(self.policy, self.policy_defaults)
+        return self._policy
 
     @property
     def alert_rules(self) -> AlertRuleSettings:
@@ -341,7 +358,7 @@ def _cross_check(settings: Settings) -> list[tuple[str, str]]:
             if kind != "files":
                 problems.append((where + ".drift_source", f"source {watch.drift_source!r} is not a files source"))
         try:
-            build_policy(watch.policy, watch.policy_defaults)
+            watch.built_policy()
         except PolicyError as exc:
             problems.append((f"{where}.policy" + (f".{exc.path}" if exc.path else ""), exc.message))
     dead_letter = settings.delivery.dead_letter_channel

@@ -17,7 +17,7 @@ from retrain_sentinel.errors import ConfigError
 from retrain_sentinel.settings import Settings, WatchSettings
 from retrain_sentinel.sources import build_sources
 from retrain_sentinel.sources.base import Source, WatchQuery
-from retrain_sentinel.triggers.policy import Policy, build_policy
+from retrain_sentinel.triggers.policy import Policy
 
 __all__ = ["Runtime", "Watch"]
 
@@ -50,7 +50,7 @@ def _watch(settings: WatchSettings, config: Settings) -> Watch:
         metric_aliases=dict(settings.metric_aliases),
     )
     routes = tuple(route.resolve(config.channels[route.channel].kind) for route in settings.channels)
-    return Watch(settings, build_policy(settings.policy, settings.policy_defaults), query, routes)
+    return Watch(settings, settings.built_policy(), query, routes)
 
 
 @dataclass
