@@ -2,35 +2,70 @@
 
 The public library surface is the original API (DESIGN §5) plus ``Snapshot``; the daemon, sources,
 store and channels are reached through the CLI and the service package.
+
+Exports resolve on first use (PEP 562), so ``import retrain_sentinel`` — and every command line
+start — costs only what it touches.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-from retrain_sentinel.report import RetrainingReport
-from retrain_sentinel.snapshot import Provenance, Snapshot
-from retrain_sentinel.triggers.base import RetrainingTrigger, TriggerDetail
-from retrain_sentinel.triggers.composite import CompositeTrigger
-from retrain_sentinel.triggers.config import (
-    DataVolumeTriggerConfig,
-    DriftTriggerConfig,
-    PerformanceTriggerConfig,
-    TimeTriggerConfig,
-    TriggerConfig,
-    get_aggressive_config,
-    get_balanced_config,
-    get_conservative_config,
-)
-from retrain_sentinel.triggers.drift import DriftTrigger
-from retrain_sentinel.triggers.manager import RetrainingTriggerManager
-from retrain_sentinel.triggers.performance import PerformanceTrigger
-from retrain_sentinel.triggers.policy import Policy, build_policy
-from retrain_sentinel.triggers.time import TimeTrigger
-from retrain_sentinel.triggers.volume import DataVolumeTrigger
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from retrain_sentinel.legacy.config import (
+        DataVolumeTriggerConfig,
+        DriftTriggerConfig,
+        PerformanceTriggerConfig,
+        TimeTriggerConfig,
+        TriggerConfig,
+        get_aggressive_config,
+        get_balanced_config,
+        get_conservative_config,
+    )
+    from retrain_sentinel.legacy.manager import RetrainingTriggerManager
+    from retrain_sentinel.legacy.triggers import (
+        CompositeTrigger,
+        DataVolumeTrigger,
+        DriftTrigger,
+        PerformanceTrigger,
+        RetrainingTrigger,
+        TimeTrigger,
+    )
+    from retrain_sentinel.report import RetrainingReport
+    from retrain_sentinel.snapshot import Provenance, Snapshot
+    from retrain_sentinel.triggers.policy import Policy, build_policy
+    from retrain_sentinel.verdict import TriggerDetail
 
 try:
     __version__ = version("retrain-sentinel")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+unknown"
+
+_EXPORTS = {
+    "CompositeTrigger": "retrain_sentinel.legacy.triggers",
+    "DataVolumeTrigger": "retrain_sentinel.legacy.triggers",
+    "DataVolumeTriggerConfig": "retrain_sentinel.legacy.config",
+    "DriftTrigger": "retrain_sentinel.legacy.triggers",
+    "DriftTriggerConfig": "retrain_sentinel.legacy.config",
+    "PerformanceTrigger": "retrain_sentinel.legacy.triggers",
+    "PerformanceTriggerConfig": "retrain_sentinel.legacy.config",
+    "Policy": "retrain_sentinel.triggers.policy",
+    "Provenance": "retrain_sentinel.snapshot",
+    "RetrainingReport": "retrain_sentinel.report",
+    "RetrainingTrigger": "retrain_sentinel.legacy.triggers",
+    "RetrainingTriggerManager": "retrain_sentinel.legacy.manager",
+    "Snapshot": "retrain_sentinel.snapshot",
+    "TimeTrigger": "retrain_sentinel.legacy.triggers",
+    "TimeTriggerConfig": "retrain_sentinel.legacy.config",
+    "TriggerConfig": "retrain_sentinel.legacy.config",
+    "TriggerDetail": "retrain_sentinel.verdict",
+    "build_policy": "retrain_sentinel.triggers.policy",
+    "get_aggressive_config": "retrain_sentinel.legacy.config",
+    "get_balanced_config": "retrain_sentinel.legacy.config",
+    "get_conservative_config": "retrain_sentinel.legacy.config",
+}
 
 __all__ = [
     "CompositeTrigger",
@@ -56,3 +91,16 @@ __all__ = [
     "get_balanced_config",
     "get_conservative_config",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # resolve once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

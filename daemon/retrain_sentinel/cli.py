@@ -178,7 +178,7 @@ def run_check(
 ) -> tuple[list[WatchResult], bool]:
     """Evaluate now; unless ``dry_run``, record and try delivery once. Returns results and whether a
     delivery failed (it stays queued for the daemon)."""
-    from retrain_sentinel.alerts.dispatcher import Dispatcher
+    from retrain_sentinel.delivery.dispatcher import Dispatcher
     from retrain_sentinel.service.batch import evaluate_batch
     from retrain_sentinel.service.runtime import Runtime
 
@@ -359,8 +359,8 @@ def test_alert(
     config: ConfigOption = None,
 ) -> None:
     """Send a sample alert through a channel's real delivery path."""
-    from retrain_sentinel.alerts.channels import build_channel
-    from retrain_sentinel.alerts.sample import send_test_alert
+    from retrain_sentinel.delivery.channels import build_channel
+    from retrain_sentinel.delivery.sample import send_test_alert
 
     settings = load(config)
     if channel not in settings.channels:

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from retrain_sentinel.jsonsafe import dumps, jsonable
-from retrain_sentinel.triggers.base import TriggerDetail
+from retrain_sentinel.verdict import TriggerDetail
 
-__all__ = ["RetrainingReport", "recommendations_for"]
+__all__ = ["RetrainingReport", "build_report", "recommendations_for"]
 
 _SEVERITY_ICONS = {"info": "ℹ️", "warning": "⚠️", "critical": "🚨"}
 
@@ -162,3 +162,37 @@ class RetrainingReport:
         if self.metadata:
             lines += ["", "## Metadata", "", "```json", dumps(self.metadata, indent=2), "```"]
         return "\n".join(lines) + "\n"
+
+
+def build_report(
+    root: TriggerDetail | None,
+    leaves: Sequence[TriggerDetail],
+    now: datetime,
+    *,
+    model: str | None = None,
+    policy: str | None = None,
+    not_applicable: Sequence[str] = (),
+) -> RetrainingReport:
+    """A report whose verdict and severity are the root's (``info`` when it did not fire)."""
+    decision = root.state if root is not None else "undecided"
+    triggered = decision == "fired"
+    recommendations = recommendations_for(leaves, triggered)
+    if root is None:
+        recommendations = [
+            f"No action needed: no trigger could run ({', '.join(not_applicable)} not applicable: "
+            "the snapshot has none of their inputs)."
+        ]
+    return RetrainingReport(
+        triggered=triggered,
+        trigger_details=list(leaves),
+        recommendations=recommendations,
+        severity=root.severity if (root is not None and triggered) else "info",
+        timestamp=now,
+        metadata={
+            "model": model,
+            "policy": policy,
+            "decision": decision,
+            "undecided": [d.trigger_name for d in leaves if d.undecided],
+            "not_applicable": list(not_applicable),
+        },
+    )

@@ -30,11 +30,10 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
-from retrain_sentinel.alerts.dispatcher import DeliverySettings
 from retrain_sentinel.alerts.routes import RouteSettings
 from retrain_sentinel.alerts.rules import AlertRuleSettings
-from retrain_sentinel.alerts.settings import ChannelSettings
 from retrain_sentinel.cron import crontab_trigger
+from retrain_sentinel.delivery.settings import ChannelSettings, DeliverySettings
 from retrain_sentinel.durations import Duration
 from retrain_sentinel.errors import ConfigError, format_location, format_validation_message
 from retrain_sentinel.sources.settings import (

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from retrain_sentinel.alerts.signature import SIGNATURE_HEADER, verify_signature
+from retrain_sentinel.delivery.signature import SIGNATURE_HEADER, verify_signature
 
 from .conftest import DEGRADED, HEALTHY, METRIC, SPARE, History, Row, StartDaemon, config, write_config
 from .daemon_process import DaemonProcess, Lab, utcnow, wait_until

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from retrain_sentinel import TriggerDetail
-from retrain_sentinel.triggers.base import finite_number, max_severity, severity_rank, validate_severity
+from retrain_sentinel.verdict import finite_number, max_severity, severity_rank, validate_severity
 
 
 def test_detail_positional_construction_in_the_original_order() -> None:

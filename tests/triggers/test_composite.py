@@ -17,7 +17,8 @@ from retrain_sentinel import (
     TimeTrigger,
     TriggerDetail,
 )
-from retrain_sentinel.triggers.composite import LegacyTriggerAdapter, as_trigger, combine_states
+from retrain_sentinel.legacy.triggers import LegacyTriggerAdapter, as_trigger
+from retrain_sentinel.triggers.composite import combine_states
 
 
 class Fixed:

@@ -23,7 +23,7 @@ from retrain_sentinel import (
     TimeTrigger,
     TriggerDetail,
 )
-from retrain_sentinel.triggers.manager import latest_epoch_values
+from retrain_sentinel.legacy.manager import latest_epoch_values
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 

@@ -7,22 +7,17 @@ from typing import Any
 
 import pytest
 
-from retrain_sentinel import (
+from retrain_sentinel import Snapshot
+from retrain_sentinel.errors import ConfigError
+from retrain_sentinel.report import build_report
+from retrain_sentinel.triggers import (
     CompositeTrigger,
     DataVolumeTrigger,
     DriftTrigger,
     PerformanceTrigger,
-    Snapshot,
     TimeTrigger,
 )
-from retrain_sentinel.errors import ConfigError
-from retrain_sentinel.triggers.policy import (
-    PolicyDefaults,
-    PolicyError,
-    build_policy,
-    build_report,
-    parse_policy,
-)
+from retrain_sentinel.triggers.policy import PolicyDefaults, PolicyError, build_policy, parse_policy
 
 EVERYTHING_OK = dict(
     drift_metrics={"js_divergence": 0.01},

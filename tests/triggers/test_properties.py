@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from retrain_sentinel import CompositeTrigger, DataVolumeTrigger, DriftTrigger, PerformanceTrigger, Snapshot
-from retrain_sentinel.triggers.base import TriggerDetail
-from retrain_sentinel.triggers.policy import build_report
+from retrain_sentinel.report import build_report
+from retrain_sentinel.verdict import TriggerDetail
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 BOUNDED = settings(max_examples=100, deadline=None)

@@ -10,7 +10,7 @@ import pytest
 from freezegun import freeze_time
 
 from retrain_sentinel import Snapshot, TimeTrigger
-from retrain_sentinel.triggers.base import parse_training_time
+from retrain_sentinel.legacy.triggers import parse_training_time
 
 
 def test_fires_when_interval_has_passed(now: datetime) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from retrain_sentinel.alerts.notification import Message, Notification
-from retrain_sentinel.triggers.base import finite_number
+from retrain_sentinel.verdict import finite_number
 
 __all__ = [
     "KIND_LABELS",

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from retrain_sentinel.durations import OptionalDuration
-from retrain_sentinel.triggers.base import Severity, severity_rank
+from retrain_sentinel.verdict import Severity, severity_rank
 
 __all__ = [
     "DEFAULT_REPEAT_INTERVAL",

@@ -35,9 +35,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from retrain_sentinel.alerts.notification import Notification, TransitionKind
 from retrain_sentinel.alerts.routes import ResolvedRoute
+from retrain_sentinel.alerts.superseding import track_of
 from retrain_sentinel.durations import format_duration
 from retrain_sentinel.report import RetrainingReport
-from retrain_sentinel.triggers.base import severity_rank
+from retrain_sentinel.verdict import severity_rank
 
 __all__ = [
     "BROKEN_SEVERITY",
@@ -49,20 +50,13 @@ __all__ = [
     "Outcome",
     "Transition",
     "fingerprint",
-    "track_of",
     "transition",
 ]
 
 Outcome = Literal["ok", "triggered", "undecided", "error"]
 OUTCOMES: tuple[Outcome, ...] = ("ok", "triggered", "undecided", "error")
-Track = Literal["alert", "health"]
 BROKEN_SEVERITY = "warning"
 """A watch that cannot be judged is worth a warning: below it, nobody would learn it went blind."""
-
-
-def track_of(kind: str) -> Track:
-    """``alert`` for firing/changed/repeat/resolved, ``health`` for broken/recovered."""
-    return "health" if kind in ("broken", "recovered") else "alert"
 
 
 class AlertRuleSettings(BaseModel):

@@ -16,8 +16,8 @@ from typing import Literal
 
 import structlog
 
-from retrain_sentinel.alerts.redaction import redact_url
 from retrain_sentinel.errors import SourceError
+from retrain_sentinel.redaction import redact_url
 from retrain_sentinel.report import RetrainingReport
 from retrain_sentinel.service.metrics import SentinelMetrics
 from retrain_sentinel.service.runtime import Runtime, Watch

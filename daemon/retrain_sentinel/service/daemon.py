@@ -30,9 +30,9 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from retrain_sentinel.alerts.channels.base import Channel
-from retrain_sentinel.alerts.dispatcher import Dispatcher
 from retrain_sentinel.alerts.notification import Message
+from retrain_sentinel.delivery.channels.base import Channel
+from retrain_sentinel.delivery.dispatcher import Dispatcher
 from retrain_sentinel.errors import DeliveryError, LeaseLost, SentinelError, StoreError
 from retrain_sentinel.service.batch import evaluate_batch
 from retrain_sentinel.service.health import HealthState

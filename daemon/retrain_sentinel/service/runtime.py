@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from retrain_sentinel.alerts.channels import build_channels
-from retrain_sentinel.alerts.channels.base import Channel
 from retrain_sentinel.alerts.routes import ResolvedRoute
 from retrain_sentinel.alerts.rules import AlertRuleSettings
+from retrain_sentinel.delivery.channels import build_channels
+from retrain_sentinel.delivery.channels.base import Channel
 from retrain_sentinel.errors import ConfigError
 from retrain_sentinel.settings import Settings, WatchSettings
 from retrain_sentinel.sources import build_sources

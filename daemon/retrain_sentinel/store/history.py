@@ -12,7 +12,6 @@ transition is neither lost nor doubled.
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -23,6 +22,7 @@ from sqlalchemy import Connection, Row, and_, delete, exc, func, insert, or_, se
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from retrain_sentinel.alerts.grouping import group
 from retrain_sentinel.alerts.notification import Notification
 from retrain_sentinel.alerts.routes import ResolvedRoute
 from retrain_sentinel.alerts.rules import AlertRuleSettings, AlertState, Change, fingerprint, transition
@@ -45,9 +45,8 @@ from retrain_sentinel.store.records import (
 )
 from retrain_sentinel.store.schema import alert_states, evaluations, notifications, silences
 
-__all__ = ["GROUPABLE_KINDS", "HistoryStore", "open_store"]
+__all__ = ["HistoryStore", "open_store"]
 
-GROUPABLE_KINDS = frozenset({"slack", "email", "console"})
 RECORD_ATTEMPTS = 5
 _T = TypeVar("_T")
 log = structlog.get_logger("retrain_sentinel.store")
@@ -118,15 +117,6 @@ def _evaluation_from_row(row: Row[Any]) -> StoredEvaluation:
 
 def _silence_from_row(row: Row[Any]) -> Silence:
     return Silence(id=row.id, model=row.model, until=row.until, reason=row.reason, created_at=row.created_at)
-
-
-def _group(
-    items: Sequence[Notification], kinds: Mapping[str, str], threshold: int, new_id: Callable[[], str]
-) -> list[tuple[Notification, str | None]]:
-    """Give one group id to a channel's notifications of this batch when they exceed ``threshold``."""
-    counts = Counter(n.channel for n in items if kinds.get(n.channel) in GROUPABLE_KINDS)
-    group_ids = {channel: new_id() for channel, count in counts.items() if count > threshold}
-    return [(n, group_ids.get(n.channel)) for n in items]
 
 
 class HistoryStore:
@@ -281,7 +271,7 @@ class HistoryStore:
             queued.extend(step.notifications)
         written = {m: self._write_state(connection, states[m], before.get(m), now) for m in models}
         kinds = {route.channel: route.kind for model_routes in routes.values() for route in model_routes}
-        outbox.enqueue(connection, _group(queued, kinds, group_threshold, self._new_id), now)
+        outbox.enqueue(connection, group(queued, kinds, group_threshold, self._new_id), now)
         return RecordResult(
             evaluation_ids=tuple(ids),
             skipped=tuple(skipped),

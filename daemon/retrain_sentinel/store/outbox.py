@@ -2,12 +2,8 @@
 
 Rows are claimed before sending (``claimed_by`` / ``claimed_until``), so two dispatchers never send
 the same row, and a dispatcher that dies mid-send only delays a row until its claim expires. Order
-per (model, channel, track) is kept by superseding while claiming — ``plan_key`` decides it, purely:
-
-- the newest pending row of a key supersedes the older pending ones (it says what is true now);
-- a closing row (``resolved`` / ``recovered``) is superseded too when nothing of its episode was ever
-  delivered on that channel, so a superseded (or dead) firing is never followed by its resolved;
-- a key with a row under someone else's live claim waits, so nothing overtakes a send in flight.
+per (model, channel, track) is kept by superseding while claiming; ``alerts.superseding.plan_key``
+decides it, purely, and this module only reads the rows it needs and writes its plan.
 
 Claims are taken one dispatcher at a time (an advisory lock on PostgreSQL with ``FOR UPDATE SKIP
 LOCKED`` on the candidates, the ``BEGIN IMMEDIATE`` write lock on SQLite): claiming is a few short
@@ -18,35 +14,35 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, insert, or_, select, text, update
 
 from retrain_sentinel.alerts.notification import Notification, TransitionKind
-from retrain_sentinel.alerts.redaction import redact_url
-from retrain_sentinel.alerts.rules import track_of
+from retrain_sentinel.alerts.superseding import (
+    CLOSING_KINDS,
+    OPENING_KINDS,
+    TRACK_KINDS,
+    Track,
+    plan_key,
+    track_of,
+)
 from retrain_sentinel.jsonsafe import jsonable
+from retrain_sentinel.redaction import redact_url
 from retrain_sentinel.store.records import OutboxRow
 from retrain_sentinel.store.schema import notifications
 
 __all__ = [
-    "CLOSING_KINDS",
-    "KeyPlan",
     "claim",
     "cut_urls",
     "enqueue",
     "mark",
     "notification_from_payload",
     "notification_to_payload",
-    "plan_key",
     "row_to_outbox",
 ]
 
-CLOSING_KINDS = frozenset({"resolved", "recovered"})
-_OPENING_KINDS = {"alert": ("firing", "changed", "repeat"), "health": ("broken",)}
-_TRACK_KINDS = {"alert": ("firing", "changed", "repeat", "resolved"), "health": ("broken", "recovered")}
 _PG_CLAIM_LOCK = 0x52535F4F5554424F  # "RS_OUTBO"
 _URL = re.compile(r"\b[a-zA-Z][\w+.-]*://[^\s\"'<>]+")
 
@@ -142,29 +138,6 @@ def enqueue(connection: Connection, items: Sequence[tuple[Notification, str | No
     connection.execute(insert(notifications), values)
 
 
-# --- claiming --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class KeyPlan:
-    """What to do with one (model, channel, track): rows to supersede, and the row to claim, if any."""
-
-    supersede: tuple[str, ...] = ()
-    claim: str | None = None
-
-
-def plan_key(rows: Sequence[OutboxRow], now: datetime, episode_delivered: bool) -> KeyPlan:
-    """Decide one key's pending rows (oldest first). ``episode_delivered``: whether any opening row of
-    the newest row's episode was sent on this channel (only asked about closing rows)."""
-    if not rows or any(r.claimed_until is not None and r.claimed_until > now for r in rows):
-        return KeyPlan()
-    newest = rows[-1]
-    older = tuple(r.id for r in rows[:-1])
-    if newest.kind in CLOSING_KINDS and not episode_delivered:
-        return KeyPlan(supersede=(*older, newest.id))
-    return KeyPlan(supersede=older, claim=newest.id if newest.next_attempt_at <= now else None)
-
-
 def _lock_claims(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_CLAIM_LOCK})
@@ -191,14 +164,14 @@ def _due(connection: Connection, now: datetime, limit: int) -> list[OutboxRow]:
     return rows
 
 
-def _key_rows(connection: Connection, model: str, channel: str, track: str) -> list[OutboxRow]:
+def _key_rows(connection: Connection, model: str, channel: str, track: Track) -> list[OutboxRow]:
     query = (
         select(notifications)
         .where(
             notifications.c.model == model,
             notifications.c.channel == channel,
             notifications.c.status == "pending",
-            notifications.c.kind.in_(_TRACK_KINDS[track]),
+            notifications.c.kind.in_(TRACK_KINDS[track]),
         )
         .order_by(notifications.c.created_at, notifications.c.position)
     )
@@ -212,7 +185,7 @@ def _episode_delivered(connection: Connection, row: OutboxRow) -> bool:
         notifications.c.model == row.model,
         notifications.c.channel == row.channel,
         notifications.c.episode == row.episode,
-        notifications.c.kind.in_(_OPENING_KINDS[track_of(row.kind)]),
+        notifications.c.kind.in_(OPENING_KINDS[track_of(row.kind)]),
         notifications.c.status == "sent",
     )
     return connection.execute(query.limit(1)).first() is not None

@@ -20,7 +20,7 @@ from retrain_sentinel.alerts.routes import ResolvedRoute, RouteSettings
 from retrain_sentinel.alerts.rules import OUTCOMES, Outcome
 from retrain_sentinel.report import RetrainingReport
 from retrain_sentinel.store.records import EvaluationRecord
-from retrain_sentinel.triggers.base import TriggerDetail
+from retrain_sentinel.verdict import TriggerDetail
 
 __all__ = ["T0", "evaluation", "postgres_database", "postgres_schema_url", "report", "routes"]
 

@@ -1,10 +1,10 @@
 """Pure decision logic: each trigger is ``check(snapshot, now) -> TriggerDetail``.
 
-``policy`` (building trees from config) and ``manager`` (the original API's manager) sit above the
-report module, so they are imported from their own modules, not from here.
+``policy`` builds trees from config and sits above the report module, so it is imported from its own
+module. The original API's keyword triggers, which hold a clock, live in ``legacy/``.
 """
 
-from retrain_sentinel.triggers.base import RetrainingTrigger, Trigger, TriggerDetail
+from retrain_sentinel.triggers.base import LeafTrigger, Trigger
 from retrain_sentinel.triggers.composite import CompositeTrigger
 from retrain_sentinel.triggers.drift import DriftTrigger
 from retrain_sentinel.triggers.performance import PerformanceTrigger
@@ -15,9 +15,8 @@ __all__ = [
     "CompositeTrigger",
     "DataVolumeTrigger",
     "DriftTrigger",
+    "LeafTrigger",
     "PerformanceTrigger",
-    "RetrainingTrigger",
     "TimeTrigger",
     "Trigger",
-    "TriggerDetail",
 ]

@@ -6,24 +6,15 @@ another lacks data, but only says "not fired" when every child was judged and no
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal, cast
 
 from retrain_sentinel.snapshot import Snapshot
-from retrain_sentinel.triggers.base import (
-    Clock,
-    DecisionState,
-    RetrainingTrigger,
-    Trigger,
-    TriggerDetail,
-    failed_detail,
-    max_severity,
-    system_clock,
-    validate_severity,
-)
+from retrain_sentinel.triggers.base import Trigger
+from retrain_sentinel.verdict import DecisionState, TriggerDetail, max_severity, validate_severity
 
-__all__ = ["CompositeTrigger", "LegacyTriggerAdapter", "as_trigger", "combine_states"]
+__all__ = ["CompositeTrigger", "combine_states"]
 
 Logic = Literal["AND", "OR"]
 
@@ -38,49 +29,6 @@ def combine_states(logic: str, states: Sequence[DecisionState]) -> DecisionState
     return "undecided"
 
 
-class LegacyTriggerAdapter:
-    """Runs an object that only has the original ``evaluate(...)`` as a ``Trigger``."""
-
-    def __init__(self, legacy: RetrainingTrigger, name: str | None = None) -> None:
-        self.legacy = legacy
-        self.name = name or str(getattr(legacy, "name", type(legacy).__name__))
-
-    def check(self, snapshot: Snapshot, now: datetime) -> TriggerDetail:
-        metadata: dict[str, Any] = {
-            "last_training_time": snapshot.last_trained_at,
-            "current_count": snapshot.current_count,
-            "baseline_count": snapshot.baseline_count,
-            "new_count": snapshot.new_count,
-        }
-        try:
-            return self.legacy.evaluate(
-                drift_metrics=snapshot.drift_metrics,
-                current_metrics=snapshot.current_metrics,
-                baseline_metrics=snapshot.baseline_metrics,
-                metadata={k: v for k, v in metadata.items() if v is not None},
-            )
-        except Exception as exc:  # a user's trigger must not take the daemon down
-            return failed_detail(self.name, exc)
-
-
-def _evaluate_child(child: Any, arguments: Mapping[str, Any]) -> TriggerDetail:
-    """A child's own ``evaluate``; a user's trigger that raises is undecided, as in ``check``."""
-    try:
-        detail: TriggerDetail = child.evaluate(**arguments)
-    except Exception as exc:  # a user's trigger must not take the evaluation down
-        return failed_detail(str(getattr(child, "name", type(child).__name__)), exc)
-    return detail
-
-
-def as_trigger(obj: Any) -> Trigger:
-    """Built-in triggers pass through; original-API objects get an adapter."""
-    if isinstance(obj, Trigger):
-        return obj
-    if isinstance(obj, RetrainingTrigger):
-        return LegacyTriggerAdapter(obj)
-    raise TypeError(f"{obj!r} has neither check(snapshot, now) nor evaluate(...)")
-
-
 class CompositeTrigger:
     """Combines triggers with ``'AND'`` or ``'OR'``; composites nest."""
 
@@ -92,8 +40,6 @@ class CompositeTrigger:
         logic: str = "OR",
         severity: str | None = None,
         name: str = "composite_trigger",
-        *,
-        clock: Clock | None = None,
     ) -> None:
         normalized = logic.upper() if isinstance(logic, str) else logic
         if normalized not in ("AND", "OR"):
@@ -104,7 +50,6 @@ class CompositeTrigger:
         self.triggers = list(triggers)
         self.severity = validate_severity(severity) if severity is not None else None
         self.name = name
-        self.clock: Clock = clock or system_clock
 
     def __repr__(self) -> str:
         return f"CompositeTrigger({self.logic}, {[getattr(t, 'name', t) for t in self.triggers]})"
@@ -131,6 +76,12 @@ class CompositeTrigger:
             kind=self.kind,
         )
 
+    def checker(self, child: Any) -> Trigger:
+        """The child as a ``Trigger`` (the original API's composite adapts keyword-only children)."""
+        if not isinstance(child, Trigger):
+            raise TypeError(f"{child!r} has no check(snapshot, now)")
+        return child
+
     def check(self, snapshot: Snapshot, now: datetime) -> TriggerDetail:
         return self.check_tree(snapshot, now)[0]
 
@@ -143,26 +94,10 @@ class CompositeTrigger:
                 detail, child_leaves = child.check_tree(snapshot, now)
                 leaves.extend(child_leaves)
             else:
-                detail = as_trigger(child).check(snapshot, now)
+                detail = self.checker(child).check(snapshot, now)
                 leaves.append(detail)
             own.append(detail)
         return self.combine(own), leaves
-
-    def evaluate(
-        self,
-        drift_metrics: Mapping[str, Any] | None = None,
-        current_metrics: Mapping[str, Any] | None = None,
-        baseline_metrics: Mapping[str, Any] | None = None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> TriggerDetail:
-        """The original API: each child's own ``evaluate`` with the same arguments, then combined."""
-        arguments = {
-            "drift_metrics": drift_metrics,
-            "current_metrics": current_metrics,
-            "baseline_metrics": baseline_metrics,
-            "metadata": metadata,
-        }
-        return self.combine([_evaluate_child(child, arguments) for child in self.triggers])
 
     def expression(self) -> str:
         """The tree as text, e.g. ``(drift OR performance) AND time``."""

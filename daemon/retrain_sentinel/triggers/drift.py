@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from retrain_sentinel.snapshot import Snapshot
-from retrain_sentinel.triggers.base import Clock, LeafTrigger, TriggerDetail, finite_number
+from retrain_sentinel.triggers.base import LeafTrigger
+from retrain_sentinel.verdict import TriggerDetail, finite_number
 
 __all__ = ["DriftTrigger"]
 
@@ -29,10 +30,9 @@ class DriftTrigger(LeafTrigger):
         name: str = "drift_trigger",
         *,
         critical_threshold: float | None = None,
-        clock: Clock | None = None,
         **guards: Any,
     ) -> None:
-        super().__init__(name=name, severity=severity, clock=clock, **guards)
+        super().__init__(name=name, severity=severity, **guards)
         _non_negative(threshold, "threshold")
         _non_negative(critical_threshold, "critical_threshold")
         self.threshold = float(threshold)

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from retrain_sentinel.snapshot import Snapshot
-from retrain_sentinel.triggers.base import Clock, LeafTrigger, TriggerDetail, finite_number
+from retrain_sentinel.triggers.base import LeafTrigger
+from retrain_sentinel.verdict import TriggerDetail, finite_number
 
 __all__ = ["PerformanceTrigger", "degradation"]
 
@@ -43,10 +44,9 @@ class PerformanceTrigger(LeafTrigger):
         min_value: float | None = None,
         max_value: float | None = None,
         critical_threshold: float | None = None,
-        clock: Clock | None = None,
         **guards: Any,
     ) -> None:
-        super().__init__(name=name, severity=severity, clock=clock, **guards)
+        super().__init__(name=name, severity=severity, **guards)
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', not {mode!r}")
         for field_name, value in (("threshold", threshold), ("critical_threshold", critical_threshold)):

@@ -7,7 +7,6 @@ code that gives them meaning, and ``settings.py`` imports them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -25,15 +24,16 @@ from pydantic import (
 
 from retrain_sentinel.durations import Duration
 from retrain_sentinel.errors import ConfigError, format_location, format_validation_message
-from retrain_sentinel.report import RetrainingReport, recommendations_for
+from retrain_sentinel.report import RetrainingReport, build_report
 from retrain_sentinel.snapshot import Snapshot
-from retrain_sentinel.triggers.base import LeafTrigger, Severity, TriggerDetail
+from retrain_sentinel.triggers.base import LeafTrigger
 from retrain_sentinel.triggers.composite import CompositeTrigger
 from retrain_sentinel.triggers.drift import DriftTrigger
 from retrain_sentinel.triggers.performance import PerformanceTrigger
 from retrain_sentinel.triggers.presets import DEFAULT_PRESET, PRESETS, PresetName
 from retrain_sentinel.triggers.time import TimeTrigger
 from retrain_sentinel.triggers.volume import DataVolumeTrigger
+from retrain_sentinel.verdict import Severity
 
 __all__ = [
     "POLICY_TAGS",
@@ -42,7 +42,6 @@ __all__ = [
     "PolicyError",
     "PolicySpec",
     "build_policy",
-    "build_report",
     "parse_policy",
 ]
 
@@ -353,40 +352,6 @@ class Policy:
         return build_report(
             root_detail, leaves, now, model=model, policy=self.expression, not_applicable=not_applicable
         )
-
-
-def build_report(
-    root: TriggerDetail | None,
-    leaves: Sequence[TriggerDetail],
-    now: datetime,
-    *,
-    model: str | None = None,
-    policy: str | None = None,
-    not_applicable: Sequence[str] = (),
-) -> RetrainingReport:
-    """A report whose verdict and severity are the root's (``info`` when it did not fire)."""
-    decision = root.state if root is not None else "undecided"
-    triggered = decision == "fired"
-    recommendations = recommendations_for(leaves, triggered)
-    if root is None:
-        recommendations = [
-            f"No action needed: no trigger could run ({', '.join(not_applicable)} not applicable: "
-            "the snapshot has none of their inputs)."
-        ]
-    return RetrainingReport(
-        triggered=triggered,
-        trigger_details=list(leaves),
-        recommendations=recommendations,
-        severity=root.severity if (root is not None and triggered) else "info",
-        timestamp=now,
-        metadata={
-            "model": model,
-            "policy": policy,
-            "decision": decision,
-            "undecided": [d.trigger_name for d in leaves if d.undecided],
-            "not_applicable": list(not_applicable),
-        },
-    )
 
 
 def parse_policy(value: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from retrain_sentinel.triggers.base import Severity
+from retrain_sentinel.verdict import Severity
 
 __all__ = ["DEFAULT_PRESET", "PRESETS", "PresetName", "PresetValues", "preset_policy_yaml"]
 

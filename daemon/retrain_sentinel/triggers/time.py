@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from retrain_sentinel.snapshot import Snapshot
-from retrain_sentinel.triggers.base import Clock, LeafTrigger, TriggerDetail, legacy_snapshot
+from retrain_sentinel.triggers.base import LeafTrigger
+from retrain_sentinel.verdict import TriggerDetail
 
 __all__ = ["TimeTrigger"]
 
@@ -31,10 +31,9 @@ class TimeTrigger(LeafTrigger):
         name: str = "time_trigger",
         *,
         critical_interval_hours: float | None = None,
-        clock: Clock | None = None,
         **guards: Any,
     ) -> None:
-        super().__init__(name=name, severity=severity, clock=clock, **guards)
+        super().__init__(name=name, severity=severity, **guards)
         for field_name, value in (
             ("interval_hours", interval_hours),
             ("critical_interval_hours", critical_interval_hours),
@@ -84,15 +83,3 @@ class TimeTrigger(LeafTrigger):
             actual_value=elapsed_hours,
             severity="critical" if critical else None,
         )
-
-    def evaluate(
-        self,
-        drift_metrics: Mapping[str, Any] | None = None,
-        current_metrics: Mapping[str, Any] | None = None,
-        baseline_metrics: Mapping[str, Any] | None = None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> TriggerDetail:
-        snapshot, time_problem = legacy_snapshot(drift_metrics, current_metrics, baseline_metrics, metadata)
-        if time_problem is not None:
-            return self.undecided(time_problem)
-        return self.check(snapshot, self.clock())

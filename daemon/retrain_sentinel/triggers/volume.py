@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from retrain_sentinel.snapshot import Snapshot
-from retrain_sentinel.triggers.base import Clock, LeafTrigger, TriggerDetail, finite_number
+from retrain_sentinel.triggers.base import LeafTrigger
+from retrain_sentinel.verdict import TriggerDetail, finite_number
 
 __all__ = ["DataVolumeTrigger"]
 
@@ -33,10 +34,9 @@ class DataVolumeTrigger(LeafTrigger):
         name: str = "data_volume_trigger",
         *,
         critical_threshold: float | None = None,
-        clock: Clock | None = None,
         **guards: Any,
     ) -> None:
-        super().__init__(name=name, severity=severity, clock=clock, **guards)
+        super().__init__(name=name, severity=severity, **guards)
         if threshold_samples is None and threshold_percentage is None:
             raise ValueError("at least one of threshold_samples or threshold_percentage is required")
         for field_name, value in (

@@ -13,12 +13,17 @@ from pydantic import SecretStr
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from retrain_sentinel.alerts.channels import SlackChannel, build_channels
-from retrain_sentinel.alerts.channels.slack import MAX_BLOCKS, MAX_HEADER, MAX_SECTION, escape, slack_payload
-from retrain_sentinel.alerts.settings import SlackChannelSettings
+from alerts.factories import NOW, message, notification
+from retrain_sentinel.delivery.channels import SlackChannel, build_channels
+from retrain_sentinel.delivery.channels.slack import (
+    MAX_BLOCKS,
+    MAX_HEADER,
+    MAX_SECTION,
+    escape,
+    slack_payload,
+)
+from retrain_sentinel.delivery.settings import SlackChannelSettings
 from retrain_sentinel.errors import DeliveryError
-
-from ..factories import NOW, message, notification
 
 HOOK_PATH = "/services/T000/B000/XXXXSLACKTOKEN"
 

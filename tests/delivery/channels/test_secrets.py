@@ -11,15 +11,15 @@ from dataclasses import dataclass
 import pytest
 from pytest_httpserver import HTTPServer
 
-from retrain_sentinel.alerts.channels import Channel, build_channels
-from retrain_sentinel.alerts.settings import (
+from alerts.factories import message
+from retrain_sentinel.delivery.channels import Channel, build_channels
+from retrain_sentinel.delivery.settings import (
     EmailChannelSettings,
     SlackChannelSettings,
     WebhookChannelSettings,
 )
 from retrain_sentinel.errors import DeliveryError
 
-from ..factories import message
 from .conftest import SMTP_USER, SmtpServer
 
 SLACK_TOKEN = "T0SLACK/B0SLACK/slackpathtoken123"

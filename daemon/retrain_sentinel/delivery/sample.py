@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from retrain_sentinel.alerts.channels.base import Channel
 from retrain_sentinel.alerts.notification import Message, Notification
+from retrain_sentinel.delivery.channels.base import Channel
 
 __all__ = ["SAMPLE_MODEL", "sample_message", "send_test_alert"]
 

@@ -8,11 +8,10 @@ import pytest
 from pydantic import SecretStr
 from pytest_httpserver import HTTPServer
 
-from retrain_sentinel.alerts.channels import ConsoleChannel, WebhookChannel
-from retrain_sentinel.alerts.sample import SAMPLE_MODEL, sample_message, send_test_alert
-from retrain_sentinel.alerts.signature import verify_signature
-
-from .factories import NOW
+from alerts.factories import NOW
+from retrain_sentinel.delivery.channels import ConsoleChannel, WebhookChannel
+from retrain_sentinel.delivery.sample import SAMPLE_MODEL, sample_message, send_test_alert
+from retrain_sentinel.delivery.signature import verify_signature
 
 
 def test_test_alert_goes_through_a_signed_webhook(httpserver: HTTPServer) -> None:

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from retrain_sentinel.alerts.channels.webhook import WebhookChannel
-from retrain_sentinel.alerts.dispatcher import DeliverySettings, Dispatcher
+from retrain_sentinel.delivery.channels.webhook import WebhookChannel
+from retrain_sentinel.delivery.dispatcher import Dispatcher
+from retrain_sentinel.delivery.settings import DeliverySettings
 from retrain_sentinel.store import HistoryStore, OutboxRow
 
 

@@ -7,7 +7,7 @@ timestamp is signed too, so an old request cannot be replayed after ``tolerance`
 
 A receiver (Flask, FastAPI, anything) needs only this module and the raw body bytes::
 
-    from retrain_sentinel.alerts.signature import verify_signature
+    from retrain_sentinel.delivery.signature import verify_signature
 
     if not verify_signature(request.get_data(), request.headers["X-Sentinel-Signature"], [SECRET]):
         abort(401)

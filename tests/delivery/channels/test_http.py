@@ -7,9 +7,8 @@ from email.utils import format_datetime
 
 import pytest
 
-from retrain_sentinel.alerts.channels.http import HttpAnswer, classify_answer, retry_after_seconds
-
-from ..factories import NOW
+from alerts.factories import NOW
+from retrain_sentinel.delivery.channels.http import HttpAnswer, classify_answer, retry_after_seconds
 
 
 @pytest.mark.parametrize(

@@ -15,20 +15,17 @@ from typing import Any
 
 import structlog
 
-from retrain_sentinel.report import RetrainingReport
-from retrain_sentinel.triggers.base import (
-    Clock,
+from retrain_sentinel.clock import Clock, system_clock
+from retrain_sentinel.legacy.triggers import (
+    CompositeTrigger,
+    DataVolumeTrigger,
+    DriftTrigger,
+    PerformanceTrigger,
     RetrainingTrigger,
-    TriggerDetail,
-    failed_detail,
-    system_clock,
+    TimeTrigger,
 )
-from retrain_sentinel.triggers.composite import CompositeTrigger
-from retrain_sentinel.triggers.drift import DriftTrigger
-from retrain_sentinel.triggers.performance import PerformanceTrigger
-from retrain_sentinel.triggers.policy import build_report
-from retrain_sentinel.triggers.time import TimeTrigger
-from retrain_sentinel.triggers.volume import DataVolumeTrigger
+from retrain_sentinel.report import RetrainingReport, build_report
+from retrain_sentinel.verdict import TriggerDetail, failed_detail
 
 __all__ = ["RetrainingTriggerManager", "latest_epoch_values"]
 

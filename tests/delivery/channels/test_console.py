@@ -6,10 +6,9 @@ import io
 
 import pytest
 
-from retrain_sentinel.alerts.channels import ConsoleChannel
+from alerts.factories import message, notification
+from retrain_sentinel.delivery.channels import ConsoleChannel
 from retrain_sentinel.errors import DeliveryError
-
-from ..factories import message, notification
 
 
 def test_writes_to_stderr_only(capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,12 +12,13 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from retrain_sentinel.alerts.channels.base import Channel
-from retrain_sentinel.alerts.channels.console import ConsoleChannel
-from retrain_sentinel.alerts.channels.email import EmailChannel
-from retrain_sentinel.alerts.channels.slack import SlackChannel
-from retrain_sentinel.alerts.channels.webhook import WebhookChannel
-from retrain_sentinel.alerts.settings import (
+from retrain_sentinel.clock import Clock, system_clock
+from retrain_sentinel.delivery.channels.base import Channel
+from retrain_sentinel.delivery.channels.console import ConsoleChannel
+from retrain_sentinel.delivery.channels.email import EmailChannel
+from retrain_sentinel.delivery.channels.slack import SlackChannel
+from retrain_sentinel.delivery.channels.webhook import WebhookChannel
+from retrain_sentinel.delivery.settings import (
     ChannelSettings,
     ConsoleChannelSettings,
     EmailChannelSettings,
@@ -26,7 +27,6 @@ from retrain_sentinel.alerts.settings import (
     check_http_url,
 )
 from retrain_sentinel.errors import ConfigError
-from retrain_sentinel.triggers.base import Clock, system_clock
 
 __all__ = [
     "Channel",

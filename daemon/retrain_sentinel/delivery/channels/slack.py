@@ -18,9 +18,7 @@ from typing import Any
 import requests
 from pydantic import SecretStr
 
-from retrain_sentinel.alerts.channels.http import HttpAnswer, classify_answer, post
 from retrain_sentinel.alerts.notification import Message
-from retrain_sentinel.alerts.redaction import redact_url
 from retrain_sentinel.alerts.render import (
     AlertView,
     describe_message,
@@ -28,10 +26,12 @@ from retrain_sentinel.alerts.render import (
     group_title,
     summary_line,
 )
-from retrain_sentinel.alerts.settings import check_http_url
+from retrain_sentinel.clock import Clock, system_clock
+from retrain_sentinel.delivery.channels.http import HttpAnswer, classify_answer, post
+from retrain_sentinel.delivery.settings import check_http_url
 from retrain_sentinel.errors import DeliveryError
 from retrain_sentinel.jsonsafe import dumps
-from retrain_sentinel.triggers.base import Clock, system_clock
+from retrain_sentinel.redaction import redact_url
 
 __all__ = [
     "MAX_BLOCKS",

@@ -12,12 +12,10 @@ from pathlib import Path
 from typing import Any, ClassVar, Self
 
 from retrain_sentinel.jsonsafe import dumps
-from retrain_sentinel.triggers.base import LeafTrigger, validate_severity
-from retrain_sentinel.triggers.drift import DriftTrigger
-from retrain_sentinel.triggers.performance import PerformanceTrigger
+from retrain_sentinel.legacy.triggers import DataVolumeTrigger, DriftTrigger, PerformanceTrigger, TimeTrigger
+from retrain_sentinel.triggers.base import LeafTrigger
 from retrain_sentinel.triggers.presets import PRESETS, PresetName
-from retrain_sentinel.triggers.time import TimeTrigger
-from retrain_sentinel.triggers.volume import DataVolumeTrigger
+from retrain_sentinel.verdict import validate_severity
 
 __all__ = [
     "DataVolumeTriggerConfig",

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from retrain_sentinel.alerts.channels import (
+from retrain_sentinel.delivery.channels import (
     ChannelSettings,
     ConsoleChannel,
     EmailChannel,
@@ -16,7 +16,7 @@ from retrain_sentinel.alerts.channels import (
     WebhookChannel,
     build_channels,
 )
-from retrain_sentinel.alerts.settings import (
+from retrain_sentinel.delivery.settings import (
     ConsoleChannelSettings,
     EmailChannelSettings,
     SlackChannelSettings,

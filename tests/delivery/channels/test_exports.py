@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from retrain_sentinel.alerts import channels
+from retrain_sentinel.delivery import channels
 
 
 def test_public_names() -> None:

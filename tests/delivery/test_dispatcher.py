@@ -14,10 +14,11 @@ from pydantic import SecretStr
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from retrain_sentinel.alerts.channels.base import Channel
-from retrain_sentinel.alerts.channels.slack import SlackChannel
-from retrain_sentinel.alerts.channels.webhook import WebhookChannel
-from retrain_sentinel.alerts.dispatcher import DeliverySettings, Dispatcher, backoff_delay
+from retrain_sentinel.delivery.channels.base import Channel
+from retrain_sentinel.delivery.channels.slack import SlackChannel
+from retrain_sentinel.delivery.channels.webhook import WebhookChannel
+from retrain_sentinel.delivery.dispatcher import Dispatcher, backoff_delay
+from retrain_sentinel.delivery.settings import DeliverySettings
 from retrain_sentinel.store import HistoryStore, upgrade
 from retrain_sentinel.store.testing import evaluation, routes
 

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from retrain_sentinel.alerts.channels import EmailChannel, build_channels
-from retrain_sentinel.alerts.channels.email import compose_email, message_id_header
-from retrain_sentinel.alerts.settings import EmailChannelSettings
+from alerts.factories import NOW, message, notification
+from retrain_sentinel.delivery.channels import EmailChannel, build_channels
+from retrain_sentinel.delivery.channels.email import compose_email, message_id_header
+from retrain_sentinel.delivery.settings import EmailChannelSettings
 from retrain_sentinel.errors import DeliveryError
 
-from ..factories import NOW, message, notification
 from .conftest import SMTP_PASSWORD, SMTP_USER, SmtpServer
 
 

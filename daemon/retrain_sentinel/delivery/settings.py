@@ -35,6 +35,7 @@ __all__ = [
     "ChannelSettings",
     "ChannelSettingsBase",
     "ConsoleChannelSettings",
+    "DeliverySettings",
     "EmailChannelSettings",
     "SlackChannelSettings",
     "SmtpSettings",
@@ -276,3 +277,26 @@ ChannelSettings = Annotated[
     Field(discriminator="kind"),
 ]
 """One entry of ``channels:``; pydantic picks the model by its ``kind``."""
+
+
+class DeliverySettings(BaseModel):
+    """``delivery``: retry, age and grouping limits of the dispatcher."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_delay: Duration = Field(default=timedelta(seconds=2), description="First retry's delay cap.")
+    max_delay: Duration = Field(default=timedelta(minutes=10), description="Largest delay between retries.")
+    max_age: Duration = Field(default=timedelta(hours=24), description="Give up on a notification this old.")
+    group_threshold: int = Field(
+        default=3,
+        ge=1,
+        description="More notifications than this in one batch for one channel go as one message.",
+    )
+    dead_letter_channel: str | None = Field(
+        default=None, description="Channel told of every notification given up."
+    )
+    claim_timeout: Duration = Field(
+        default=timedelta(minutes=2),
+        description="How long a claimed row is reserved for the dispatcher sending it.",
+    )
+    batch_size: int = Field(default=100, ge=1, description="Rows claimed per dispatcher run.")

@@ -24,20 +24,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from pydantic import BaseModel, ConfigDict, Field
 
-from retrain_sentinel.alerts.channels.base import Channel
 from retrain_sentinel.alerts.notification import Message, Notification
-from retrain_sentinel.durations import Duration
+from retrain_sentinel.clock import Clock, system_clock
+from retrain_sentinel.delivery.channels.base import Channel
+from retrain_sentinel.delivery.settings import DeliverySettings
 from retrain_sentinel.errors import DeliveryError
 from retrain_sentinel.store.history import HistoryStore
 from retrain_sentinel.store.outbox import cut_urls
 from retrain_sentinel.store.records import LeaseToken, OutboxRow
-from retrain_sentinel.triggers.base import Clock, system_clock
 
 __all__ = [
     "SLACK_INTERVAL",
-    "DeliverySettings",
     "DispatchStats",
     "Dispatcher",
     "backoff_delay",
@@ -47,29 +45,6 @@ SLACK_INTERVAL = 1.0
 """Seconds between two messages to one Slack webhook (Slack's documented rate: 1 per second)."""
 
 log = structlog.get_logger("retrain_sentinel.dispatcher")
-
-
-class DeliverySettings(BaseModel):
-    """``delivery``: retry, age and grouping limits of the dispatcher."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    base_delay: Duration = Field(default=timedelta(seconds=2), description="First retry's delay cap.")
-    max_delay: Duration = Field(default=timedelta(minutes=10), description="Largest delay between retries.")
-    max_age: Duration = Field(default=timedelta(hours=24), description="Give up on a notification this old.")
-    group_threshold: int = Field(
-        default=3,
-        ge=1,
-        description="More notifications than this in one batch for one channel go as one message.",
-    )
-    dead_letter_channel: str | None = Field(
-        default=None, description="Channel told of every notification given up."
-    )
-    claim_timeout: Duration = Field(
-        default=timedelta(minutes=2),
-        description="How long a claimed row is reserved for the dispatcher sending it.",
-    )
-    batch_size: int = Field(default=100, ge=1, description="Rows claimed per dispatcher run.")
 
 
 @dataclass

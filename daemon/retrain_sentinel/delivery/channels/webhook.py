@@ -26,15 +26,15 @@ import requests
 from pydantic import SecretStr
 
 import retrain_sentinel
-from retrain_sentinel.alerts.channels.http import classify_answer, post
 from retrain_sentinel.alerts.notification import Message, Notification
-from retrain_sentinel.alerts.redaction import redact_url
 from retrain_sentinel.alerts.render import build_link
-from retrain_sentinel.alerts.settings import check_http_url
-from retrain_sentinel.alerts.signature import SIGNATURE_HEADER, sign, verify_signature
+from retrain_sentinel.clock import Clock, system_clock
+from retrain_sentinel.delivery.channels.http import classify_answer, post
+from retrain_sentinel.delivery.settings import check_http_url
+from retrain_sentinel.delivery.signature import SIGNATURE_HEADER, sign, verify_signature
 from retrain_sentinel.errors import DeliveryError
 from retrain_sentinel.jsonsafe import dumps, jsonable
-from retrain_sentinel.triggers.base import Clock, system_clock
+from retrain_sentinel.redaction import redact_url
 
 __all__ = ["SCHEMA", "WebhookChannel", "verify_signature", "webhook_body", "webhook_request"]
 

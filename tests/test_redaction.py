@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrain_sentinel.alerts.redaction import redact_url
+from retrain_sentinel.redaction import redact_url
 
 
 @pytest.mark.parametrize(

@@ -20,8 +20,8 @@ from email.utils import parsedate_to_datetime
 
 import requests
 
-from retrain_sentinel.alerts.redaction import redact_url
 from retrain_sentinel.errors import DeliveryError
+from retrain_sentinel.redaction import redact_url
 
 __all__ = ["HttpAnswer", "classify_answer", "post", "retry_after_seconds"]
 

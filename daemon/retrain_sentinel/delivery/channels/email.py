@@ -37,9 +37,9 @@ from retrain_sentinel.alerts.render import (
     render_text,
     summary_line,
 )
-from retrain_sentinel.alerts.settings import EmailChannelSettings
+from retrain_sentinel.clock import Clock, system_clock
+from retrain_sentinel.delivery.settings import EmailChannelSettings
 from retrain_sentinel.errors import DeliveryError
-from retrain_sentinel.triggers.base import Clock, system_clock
 
 __all__ = ["EmailChannel", "compose_email", "message_id_header", "subject_for"]
 

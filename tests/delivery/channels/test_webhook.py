@@ -11,13 +11,12 @@ import pytest
 from pydantic import SecretStr
 from pytest_httpserver import HTTPServer
 
-from retrain_sentinel.alerts.channels import WebhookChannel, build_channels
-from retrain_sentinel.alerts.channels.webhook import SCHEMA, verify_signature
-from retrain_sentinel.alerts.settings import WebhookChannelSettings
-from retrain_sentinel.alerts.signature import sign
+from alerts.factories import NOW, message, notification
+from retrain_sentinel.delivery.channels import WebhookChannel, build_channels
+from retrain_sentinel.delivery.channels.webhook import SCHEMA, verify_signature
+from retrain_sentinel.delivery.settings import WebhookChannelSettings
+from retrain_sentinel.delivery.signature import sign
 from retrain_sentinel.errors import DeliveryError
-
-from ..factories import NOW, message, notification
 
 PATH = "/hooks/retrain"
 OLD_SECRET = "old-hmac-secret-1"
