@@ -55,7 +55,7 @@ def test_dict_round_trip() -> None:
         current_count=150,
         new_count=50,
         observed_at=datetime(2024, 6, 1, tzinfo=UTC),
-        provenance=Provenance(source="lab", model="churn", model_version="3", extra={"k": "v"}),
+        provenance=Provenance(source="lab", registry_model="churn", model_version="3", extra={"k": "v"}),
     )
     data = snapshot.to_dict()
     assert data["last_trained_at"] == "2024-05-01T00:00:00+00:00"

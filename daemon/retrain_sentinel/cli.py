@@ -26,10 +26,10 @@ from typer.exceptions import TyperException
 from retrain_sentinel import __version__
 from retrain_sentinel.durations import parse_duration
 from retrain_sentinel.errors import ConfigError, SentinelError
+from retrain_sentinel.evaluation import Evaluation, StoredEvaluation
 from retrain_sentinel.jsonsafe import dumps
-from retrain_sentinel.service.batch import WatchResult
 from retrain_sentinel.settings import Settings, load_settings
-from retrain_sentinel.store import HistoryStore, StoredEvaluation
+from retrain_sentinel.store import HistoryStore
 from retrain_sentinel.triggers.presets import DEFAULT_PRESET, PRESETS, preset_policy_yaml
 
 __all__ = ["ExitCode", "app", "main", "run"]
@@ -124,7 +124,7 @@ def _store(settings: Settings, *, migrate: bool | None = None) -> Iterator[Histo
         store.close()
 
 
-def _result_dict(result: WatchResult) -> dict[str, Any]:
+def _result_dict(result: Evaluation) -> dict[str, Any]:
     if result.report is not None:
         body = result.report.to_dict()
     else:
@@ -142,7 +142,7 @@ def _result_dict(result: WatchResult) -> dict[str, Any]:
 _OUTCOME_STYLE = {"ok": "green", "triggered": "red", "undecided": "yellow", "error": "magenta"}
 
 
-def _print_results(results: Sequence[WatchResult], output_format: str) -> None:
+def _print_results(results: Sequence[Evaluation], output_format: str) -> None:
     if output_format == "json":
         print(dumps([_result_dict(r) for r in results], indent=2))
         return
@@ -175,7 +175,7 @@ def _print_results(results: Sequence[WatchResult], output_format: str) -> None:
 
 def run_check(
     settings: Settings, models: list[str], *, dry_run: bool
-) -> tuple[list[WatchResult], bool]:
+) -> tuple[list[Evaluation], bool]:
     """Evaluate now; unless ``dry_run``, record and try delivery once. Returns results and whether a
     delivery failed (it stays queued for the daemon)."""
     from retrain_sentinel.delivery.dispatcher import Dispatcher
@@ -227,7 +227,7 @@ _HISTORY_FIELDS = ["model", "evaluated_at", "slot_at", "outcome", "severity", "f
 def _history_row(item: StoredEvaluation) -> dict[str, Any]:
     report = item.report
     return {
-        "model": item.model,
+        "model": item.watch,
         "evaluated_at": item.evaluated_at.isoformat(),
         "slot_at": item.slot_at.isoformat() if item.slot_at else None,
         "outcome": item.outcome,
@@ -326,7 +326,7 @@ def silence(
     assert model is not None and reason is not None  # noqa: S101 - checked above
     with _store(settings) as store:
         created = store.silence(model, now + length, reason, now=now)
-    print(f"silenced {created.model} until {created.until.isoformat()}")
+    print(f"silenced {created.watch} until {created.until.isoformat()}")
 
 
 @silence_app.command("list")
@@ -338,7 +338,7 @@ def silence_list(ctx: typer.Context, config: ConfigOption = None) -> None:
     if not found:
         print("no silences in force")
     for item in found:
-        print(f"{item.model}\tuntil {item.until.isoformat()}\t{item.reason}")
+        print(f"{item.watch}\tuntil {item.until.isoformat()}\t{item.reason}")
 
 
 @app.command()

@@ -20,7 +20,7 @@ class Provenance:
     """Where each part of a snapshot came from, so a report can be traced back to its inputs."""
 
     source: str | None = None
-    model: str | None = None
+    registry_model: str | None = None
     model_version: str | None = None
     baseline_rule: str | None = None
     baseline_run_id: str | None = None
@@ -32,7 +32,7 @@ class Provenance:
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,
-            "model": self.model,
+            "model": self.registry_model,  # the stored key keeps its name
             "model_version": self.model_version,
             "baseline_rule": self.baseline_rule,
             "baseline_run_id": self.baseline_run_id,
@@ -106,6 +106,8 @@ class Snapshot:
             return datetime.fromisoformat(value) if value else None
 
         prov = dict(data.get("provenance") or {})
+        if "model" in prov:  # the stored key keeps the name it had before the field was renamed
+            prov["registry_model"] = prov.pop("model")
         return cls(
             current_metrics=data.get("current_metrics"),
             baseline_metrics=data.get("baseline_metrics"),

@@ -66,7 +66,7 @@ def notification(
 ) -> Notification:
     return Notification(
         id=id or f"n-{model}-{kind}",
-        model=model,
+        watch=model,
         channel=channel,
         kind=kind,
         severity=severity,

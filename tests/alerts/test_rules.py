@@ -10,7 +10,7 @@ import pytest
 
 from retrain_sentinel.alerts.routes import ResolvedRoute
 from retrain_sentinel.alerts.rules import AlertRuleSettings, AlertState, Transition, transition
-from retrain_sentinel.store.records import EvaluationRecord
+from retrain_sentinel.evaluation import Evaluation
 from retrain_sentinel.store.testing import T0, evaluation, routes
 
 H = timedelta(hours=1)
@@ -29,10 +29,10 @@ class Run:
     def __init__(self, rule: AlertRuleSettings, route_list: Sequence[ResolvedRoute] = ROUTES) -> None:
         self.rule = rule
         self.routes = route_list
-        self.state = AlertState(model="churn")
+        self.state = AlertState(watch="churn")
         self.ids = (f"n{i}" for i in itertools.count())
 
-    def step(self, record: EvaluationRecord, *, silenced: bool = False) -> Transition:
+    def step(self, record: Evaluation, *, silenced: bool = False) -> Transition:
         result = transition(
             self.state,
             record,
@@ -45,14 +45,14 @@ class Run:
         self.state = result.state
         return result
 
-    def sent(self, record: EvaluationRecord, *, silenced: bool = False) -> set[tuple[str, str]]:
+    def sent(self, record: Evaluation, *, silenced: bool = False) -> set[tuple[str, str]]:
         return {(n.channel, n.kind) for n in self.step(record, silenced=silenced).notifications}
 
 
 def test_documented_sequence_gives_exactly_the_expected_notifications_per_route() -> None:
     run = Run(AlertRuleSettings.model_validate({"for": 2}))
     both = lambda kind: {("ml-team", kind), ("retrain", kind)}  # noqa: E731 - a table reads better so
-    expected: list[tuple[EvaluationRecord, set[tuple[str, str]]]] = [
+    expected: list[tuple[Evaluation, set[tuple[str, str]]]] = [
         (evaluation("ok", T0), set()),
         (evaluation("triggered", T0 + H), set()),  # 1 of for: 2
         (evaluation("triggered", T0 + 2 * H), both("firing")),  # oncall wants critical only

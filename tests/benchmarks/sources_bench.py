@@ -84,7 +84,7 @@ def main() -> int:
         watches = [
             WatchQuery(
                 watch=name,
-                model=name,
+                registry_model=name,
                 current_run=NamedRun(name=f"eval-{name}-*"),
                 counts=CountsSelector(
                     current=MetricCount(metric="data/num_samples"),

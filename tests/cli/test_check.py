@@ -35,7 +35,7 @@ def recorded(config_data: dict[str, Any]) -> list[tuple[str, str]]:
     """``(model, outcome)`` of every evaluation in the history database, oldest first."""
     store = HistoryStore(config_data["database"])
     try:
-        return sorted((e.model, e.outcome) for e in store.history(None, None, 1000))
+        return sorted((e.watch, e.outcome) for e in store.history(None, None, 1000))
     finally:
         store.close()
 

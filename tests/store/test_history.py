@@ -11,8 +11,9 @@ from sqlalchemy import create_engine, text
 
 from retrain_sentinel.alerts.rules import AlertRuleSettings
 from retrain_sentinel.errors import StoreError
+from retrain_sentinel.evaluation import Evaluation
 from retrain_sentinel.snapshot import Provenance, Snapshot
-from retrain_sentinel.store import EvaluationRecord, HistoryStore, engine, upgrade
+from retrain_sentinel.store import HistoryStore, engine, upgrade
 from retrain_sentinel.store.testing import T0, evaluation, routes
 
 H = timedelta(hours=1)
@@ -24,19 +25,19 @@ def test_record_writes_the_evaluation_and_history_reads_it_back(store: HistorySt
         drift_metrics={"js_divergence": 0.31},
         current_count=1200,
         observed_at=T0,
-        provenance=Provenance(source="lab", model="churn", model_version="3"),
+        provenance=Provenance(source="lab", registry_model="churn", model_version="3"),
     )
-    record = EvaluationRecord(**{**evaluation("triggered", T0).__dict__, "snapshot": snapshot})
+    record = Evaluation(**{**evaluation("triggered", T0).__dict__, "snapshot": snapshot})
     result = store.record([record], now=T0)
     (stored,) = store.history()
     assert result.evaluation_ids == (stored.id,)
-    assert stored.model == "churn" and stored.outcome == "triggered" and stored.severity == "warning"
+    assert stored.watch == "churn" and stored.outcome == "triggered" and stored.severity == "warning"
     assert stored.evaluated_at == T0 and stored.evaluated_at.tzinfo is not None
     assert stored.report is not None and stored.report.fired_triggers == ["drift"]
     assert stored.snapshot == snapshot
     assert stored.fingerprint == "churn|drift"
     assert stored.baseline_version == "3"
-    assert stored.duration_seconds == pytest.approx(0.01)
+    assert stored.duration == pytest.approx(0.01)
 
 
 def test_history_is_newest_first_and_filters_by_model_and_time(store: HistoryStore) -> None:
@@ -128,7 +129,7 @@ def test_a_silence_suppresses_notifications_but_not_history_or_state(store: Hist
     assert len(store.history()) == 1
     state = store.alert_state("churn")
     assert state is not None and state.alert_state == "firing"
-    assert [s.model for s in store.silences(T0 + H)] == ["churn"]
+    assert [s.watch for s in store.silences(T0 + H)] == ["churn"]
     assert store.silences(T0 + 3 * H) == []
 
 

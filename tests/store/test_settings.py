@@ -37,8 +37,8 @@ def test_database_urls_are_masked() -> None:
 
 def test_the_public_surface_is_explicit() -> None:
     assert set(store_package.__all__) == {
-        "DEFAULT_DATABASE_URL", "ClaimResult", "DatabaseNewerThanCode", "DatabaseUrl", "EvaluationRecord",
+        "DEFAULT_DATABASE_URL", "ClaimResult", "DatabaseNewerThanCode", "DatabaseUrl",
         "HistoryStore", "LeaseInfo", "LeaseToken", "OutboxRow", "PurgeResult", "RecordResult",
-        "RetentionSettings", "SchemaOutdated", "Silence", "StoredEvaluation", "current", "head", "mask_url",
+        "RetentionSettings", "SchemaOutdated", "Silence", "current", "head", "mask_url",
         "open_store", "require_current", "upgrade",
     }  # fmt: skip

@@ -29,7 +29,7 @@ class Notification:
     """
 
     id: str
-    model: str
+    watch: str
     channel: str
     kind: TransitionKind
     severity: str

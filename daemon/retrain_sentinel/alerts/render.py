@@ -175,7 +175,7 @@ def build_link(template: str | None, notification: Notification, version: str | 
     if not template:
         return None
     values = {
-        "model": notification.model,
+        "model": notification.watch,
         "version": version or "",
         "kind": notification.kind,
         "severity": notification.severity,
@@ -224,7 +224,7 @@ def describe(notification: Notification, *, link_template: str | None = None) ->
     headline = KIND_LABELS.get(notification.kind, ("", "", notification.kind))[2]
     return AlertView(
         id=one_line(notification.id),
-        model=one_line(notification.model),
+        model=one_line(notification.watch),
         version=one_line(version) if version else None,
         kind=notification.kind,
         severity=one_line(notification.severity),

@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,24 +37,19 @@ from retrain_sentinel.alerts.notification import Notification, TransitionKind
 from retrain_sentinel.alerts.routes import ResolvedRoute
 from retrain_sentinel.alerts.superseding import track_of
 from retrain_sentinel.durations import format_duration
-from retrain_sentinel.report import RetrainingReport
+from retrain_sentinel.evaluation import Evaluation
 from retrain_sentinel.verdict import severity_rank
 
 __all__ = [
     "BROKEN_SEVERITY",
-    "OUTCOMES",
     "AlertRuleSettings",
     "AlertState",
     "Change",
-    "Evaluation",
-    "Outcome",
     "Transition",
     "fingerprint",
     "transition",
 ]
 
-Outcome = Literal["ok", "triggered", "undecided", "error"]
-OUTCOMES: tuple[Outcome, ...] = ("ok", "triggered", "undecided", "error")
 BROKEN_SEVERITY = "warning"
 """A watch that cannot be judged is worth a warning: below it, nobody would learn it went blind."""
 
@@ -71,21 +66,6 @@ class AlertRuleSettings(BaseModel):
     error_after: int = Field(default=3, ge=1, description="Consecutive failed evaluations before `broken`.")
 
 
-class Evaluation(Protocol):
-    """What the rules read from one evaluation (``store.EvaluationRecord`` is one)."""
-
-    @property
-    def model(self) -> str: ...
-    @property
-    def outcome(self) -> str: ...
-    @property
-    def report(self) -> RetrainingReport | None: ...
-    @property
-    def error(self) -> str | None: ...
-    @property
-    def baseline_version(self) -> str | None: ...
-
-
 @dataclass(frozen=True)
 class AlertState:
     """One model's alert state; ``version`` is the store's optimistic-concurrency counter.
@@ -96,7 +76,7 @@ class AlertState:
     tell whether a ``resolved`` belongs to a firing that was really delivered.
     """
 
-    model: str
+    watch: str
     alert_state: Literal["ok", "firing"] = "ok"
     health: Literal["healthy", "broken"] = "healthy"
     consecutive_triggered: int = 0
@@ -212,7 +192,7 @@ def _alert(
             fired_version=version,
             fired_severity=severity,
             fired_triggers=tuple(sorted(set(triggers))),
-            fingerprint=fingerprint(state.model, triggers),
+            fingerprint=fingerprint(state.watch, triggers),
             episode=new_id(),
             notified={},
         )
@@ -236,7 +216,7 @@ def _escalate(state: AlertState, severity: str, triggers: tuple[str, ...]) -> tu
         state,
         fired_triggers=union,
         fired_severity=severity if rose else previous,
-        fingerprint=fingerprint(state.model, union),
+        fingerprint=fingerprint(state.watch, union),
     )
     return state, [Change("changed", "changed", "; ".join(parts))]
 
@@ -259,7 +239,7 @@ class _Outbox:
         self.items.append(
             Notification(
                 id=self.new_id(),
-                model=self.evaluation.model,
+                watch=self.evaluation.watch,
                 channel=route.channel,
                 kind=change.kind,
                 severity=severity,

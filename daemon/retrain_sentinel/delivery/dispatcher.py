@@ -186,7 +186,7 @@ class Dispatcher:
             "alert.sent",
             id=message.id,
             channel=first.channel,
-            models=sorted({r.model for r in unit}),
+            models=sorted({r.watch for r in unit}),
             kinds=[r.kind for r in unit],
         )
 
@@ -249,7 +249,7 @@ class Dispatcher:
             "alert.dead",
             id=first.message_id,
             channel=first.channel,
-            models=sorted({r.model for r in unit}),
+            models=sorted({r.watch for r in unit}),
             reason=cut_urls(reason),
         )
         if self._dead_letter(unit, reason):

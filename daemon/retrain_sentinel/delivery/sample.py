@@ -43,7 +43,7 @@ def sample_message(channel: str, now: datetime) -> Message:
     }
     notification = Notification(
         id=message_id,
-        model=SAMPLE_MODEL,
+        watch=SAMPLE_MODEL,
         channel=channel,
         kind="firing",
         severity="warning",

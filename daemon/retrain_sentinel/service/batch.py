@@ -12,59 +12,27 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Literal
 
 import structlog
 
 from retrain_sentinel.errors import SourceError
+from retrain_sentinel.evaluation import Evaluation, outcome_of
 from retrain_sentinel.redaction import redact_url
-from retrain_sentinel.report import RetrainingReport
 from retrain_sentinel.service.metrics import SentinelMetrics
 from retrain_sentinel.service.runtime import Runtime, Watch
 from retrain_sentinel.snapshot import Snapshot
 from retrain_sentinel.sources.base import SourceResult, WatchQuery
-from retrain_sentinel.store import EvaluationRecord, HistoryStore, LeaseToken, RecordResult
+from retrain_sentinel.store import HistoryStore, LeaseToken, RecordResult
 from retrain_sentinel.store.engine import masked_text
 
-__all__ = ["BatchResult", "WatchResult", "evaluate_batch", "evaluate_watches"]
+__all__ = ["BatchResult", "evaluate_batch", "evaluate_watches"]
 
 log = structlog.get_logger("retrain_sentinel.evaluation")
 _URL = re.compile(r"\b[a-zA-Z][\w+.-]*://[^\s'\"]+")
 
-Outcome = Literal["ok", "triggered", "undecided", "error"]
-
-
-@dataclass(frozen=True)
-class WatchResult:
-    """One watch's evaluation: the report, or why there is none."""
-
-    watch: str
-    outcome: Outcome
-    evaluated_at: datetime
-    report: RetrainingReport | None = None
-    snapshot: Snapshot | None = None
-    error: str | None = None
-    source: str | None = None
-    duration: float = 0.0
-
-    def record(self, slot_at: datetime | None) -> EvaluationRecord:
-        version = self.snapshot.provenance.model_version if self.snapshot is not None else None
-        return EvaluationRecord(
-            model=self.watch,
-            evaluated_at=self.evaluated_at,
-            outcome=self.outcome,
-            slot_at=slot_at,
-            report=self.report,
-            snapshot=self.snapshot,
-            error=self.error,
-            duration=self.duration,
-            baseline_version=version,
-        )
-
-
 @dataclass(frozen=True)
 class BatchResult:
-    results: tuple[WatchResult, ...]
+    results: tuple[Evaluation, ...]
     recorded: RecordResult | None = None
 
 
@@ -85,7 +53,7 @@ def _read_all(
         except Exception as exc:  # a source must answer per watch; if it raises, all its watches fail
             cause = _without_credentials(f"unexpected {type(exc).__name__}: {exc}")
             for query in queries:
-                results[query.watch] = SourceError(name, query.model, cause)
+                results[query.watch] = SourceError(name, query.registry_model, cause)
     return results, time.perf_counter() - started
 
 
@@ -110,19 +78,12 @@ def _merge_drift(main: Snapshot, drift: Snapshot, drift_source: str) -> Snapshot
     return main.replace(**changes)
 
 
-def _outcome(report: RetrainingReport) -> Outcome:
-    decision = report.decision
-    if decision == "fired":
-        return "triggered"
-    return "undecided" if decision == "undecided" else "ok"
-
-
-def evaluate_watches(runtime: Runtime, watches: Sequence[Watch], now: datetime) -> list[WatchResult]:
+def evaluate_watches(runtime: Runtime, watches: Sequence[Watch], now: datetime) -> list[Evaluation]:
     """Read and judge; nothing is written. Pure but for the sources' reads."""
     main, main_seconds = _read_all(runtime, watches, now, "source")
     drift, drift_seconds = _read_all(runtime, watches, now, "drift_source")
     share = (main_seconds + drift_seconds) / max(len(watches), 1)  # reads are batched: spread evenly
-    results: list[WatchResult] = []
+    results: list[Evaluation] = []
     for watch in watches:
         started = time.perf_counter()
         snapshot = main.get(watch.name)
@@ -135,19 +96,36 @@ def evaluate_watches(runtime: Runtime, watches: Sequence[Watch], now: datetime) 
             elif isinstance(extra, Snapshot):
                 snapshot = _merge_drift(snapshot, extra, drift_name)
         if not isinstance(snapshot, Snapshot):
-            error = snapshot or SourceError(source_name, watch.query.model, "the source returned nothing")
+            error = snapshot or SourceError(source_name, watch.query.registry_model, "the source returned nothing")
             results.append(
-                WatchResult(watch.name, "error", now, error=str(error), source=source_name, duration=share)
+                Evaluation(
+                    watch=watch.name,
+                    outcome="error",
+                    evaluated_at=now,
+                    error=str(error),
+                    source=source_name,
+                    duration=share,
+                )
             )
             continue
         report = watch.policy.evaluate(snapshot, now, model=watch.name)
         duration = share + time.perf_counter() - started
-        results.append(WatchResult(watch.name, _outcome(report), now, report, snapshot, duration=duration))
+        results.append(
+            Evaluation(
+                watch=watch.name,
+                outcome=outcome_of(report),
+                evaluated_at=now,
+                report=report,
+                snapshot=snapshot,
+                duration=duration,
+                baseline_version=snapshot.provenance.model_version,
+            )
+        )
     return results
 
 
 def _observe(
-    results: Sequence[WatchResult], metrics: SentinelMetrics | None, slot_at: datetime | None = None
+    results: Sequence[Evaluation], metrics: SentinelMetrics | None, slot_at: datetime | None = None
 ) -> None:
     """One log event per recorded evaluation; ``slot`` ties it to its history row (model, slot_at)."""
     slot = slot_at.isoformat() if slot_at is not None else None
@@ -159,7 +137,7 @@ def _observe(
             slot=slot,
             outcome=result.outcome,
             severity=result.report.severity if result.report is not None else None,
-            duration=round(result.duration, 4),
+            duration=round(result.duration or 0.0, 4),
             fired=fired,
             error=result.error,
         )
@@ -168,7 +146,7 @@ def _observe(
         metrics.evaluations.labels(result.watch, result.outcome).inc()
         metrics.model_triggered.labels(result.watch).set(1 if result.outcome == "triggered" else 0)
         metrics.last_evaluation.labels(result.watch).set(result.evaluated_at.timestamp())
-        metrics.evaluation_duration.observe(result.duration)
+        metrics.evaluation_duration.observe(result.duration or 0.0)
         if result.outcome == "error" and result.source is not None:
             metrics.source_errors.labels(result.source).inc()
 
@@ -192,7 +170,7 @@ def evaluate_batch(
     recorded: RecordResult | None = None
     if store is not None:
         recorded = store.record(
-            [r.record(slot_at) for r in results],
+            [replace(r, slot_at=slot_at) for r in results],
             now=now,
             rules={w.name: w.rules for w in watches},
             routes={w.name: w.routes for w in watches},

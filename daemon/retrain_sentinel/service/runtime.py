@@ -43,7 +43,7 @@ class Watch:
 def _watch(settings: WatchSettings, config: Settings) -> Watch:
     query = WatchQuery(
         watch=settings.name,
-        model=settings.registry_name,
+        registry_model=settings.registry_name,
         baseline=settings.baseline,
         current_run=settings.current_run,
         counts=settings.counts,

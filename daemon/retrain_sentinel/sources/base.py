@@ -45,13 +45,13 @@ class WatchFailure(Exception):
 class WatchQuery:
     """What a source needs to know about one watch; the daemon builds it from ``models[]``.
 
-    ``watch`` is the watch's unique name (the key of the answer); ``model`` is the model's name in
-    the source (``model:``, default the watch name). ``metric_aliases`` maps a name the user writes
+    ``watch`` is the watch's unique name (the key of the answer); ``registry_model`` is the model's
+    name in the source (``model:``, default the watch name). ``metric_aliases`` maps a name the user writes
     to the source's name (``{val_loss: val/loss}``) and adds to the source's own ``aliases``.
     """
 
     watch: str
-    model: str
+    registry_model: str
     baseline: BaselineSelector | None = None
     current_run: CurrentRunSelector | None = None
     counts: CountsSelector | None = None
@@ -134,7 +134,7 @@ def source_name_of(metric: str, aliases: Mapping[str, str]) -> str:
 
 def fail_all(source: str, watches: Sequence[WatchQuery], cause: str) -> dict[str, SourceResult]:
     """Every watch of the batch gets the same source-wide failure."""
-    return {w.watch: SourceError(source, w.model, cause) for w in watches}
+    return {w.watch: SourceError(source, w.registry_model, cause) for w in watches}
 
 
 def first_line(text: str, limit: int = 300) -> str:

@@ -198,7 +198,7 @@ class ExperimentDbSource:
                     watch, versions, run_for.get(watch.watch), latest, configs
                 )
             except WatchFailure as exc:
-                results[watch.watch] = SourceError(self.name, watch.model, self._redact(str(exc)))
+                results[watch.watch] = SourceError(self.name, watch.registry_model, self._redact(str(exc)))
         return results
 
     def check(self) -> None:
@@ -233,7 +233,7 @@ class ExperimentDbSource:
             ) from exc
 
     def _read_versions(self, watches: Sequence[WatchQuery]) -> dict[str, list[_Version]]:
-        names = sorted({w.model for w in watches})
+        names = sorted({w.registry_model for w in watches})
         tags = sorted({tag for w in watches if (tag := self._tag_of(w)) is not None})
         lists = ListParam(self._registry.dialect.name)
         sql = (
@@ -389,13 +389,13 @@ class ExperimentDbSource:
 
     def _baseline(self, watch: WatchQuery, versions: Sequence[_Version]) -> _Baseline:
         if not versions:
-            raise WatchFailure(f"model {watch.model!r} not found in the registry")
+            raise WatchFailure(f"model {watch.registry_model!r} not found in the registry")
         selector = watch.baseline
         if isinstance(selector, VersionBaseline):
             fixed = [v for v in versions if v.version == selector.version]
             if not fixed:
                 raise WatchFailure(
-                    f"version {selector.version!r} of model {watch.model!r} not found in the registry"
+                    f"version {selector.version!r} of model {watch.registry_model!r} not found in the registry"
                 )
             return _Baseline(max(fixed, key=lambda v: v.newest_key), f"version:{selector.version}")
         tag = self._tag_of(watch)
@@ -406,7 +406,7 @@ class ExperimentDbSource:
         active = [v for v in versions if (v.status or "").lower() == "active"]
         if active:
             return _Baseline(max(active, key=lambda v: v.newest_key), "newest_active")
-        raise WatchFailure(f"no version of model {watch.model!r} has {kind} {tag!r} and none is active")
+        raise WatchFailure(f"no version of model {watch.registry_model!r} has {kind} {tag!r} and none is active")
 
     def _snapshot(
         self,
@@ -417,8 +417,8 @@ class ExperimentDbSource:
         configs: Mapping[int, Any],
     ) -> Snapshot:
         aliases = merged_aliases(self.settings.aliases, watch)
-        baseline = self._baseline(watch, versions.get(watch.model, ()))
-        label = f"metrics of {watch.model!r} version {baseline.version.version}"
+        baseline = self._baseline(watch, versions.get(watch.registry_model, ()))
+        label = f"metrics of {watch.registry_model!r} version {baseline.version.version}"
         baseline_raw = _json_metrics(baseline.version.metrics, label)
         baseline_metrics, _ = split_metrics(baseline_raw, aliases)
 
@@ -460,7 +460,7 @@ class ExperimentDbSource:
                 return None
             if isinstance(spec, MetricCount):
                 return baseline_raw.get(source_name_of(spec.metric, aliases))
-            what = f"metadata of {watch.model!r} version {baseline.version.version}"
+            what = f"metadata of {watch.registry_model!r} version {baseline.version.version}"
             return self._count(_json_object(baseline.version.metadata, what), spec.metadata, what)
 
         return Snapshot(
@@ -470,7 +470,7 @@ class ExperimentDbSource:
             last_trained_at=to_utc(
                 baseline.version.created_at,
                 self._zone,
-                f"created_at of {watch.model!r} version {baseline.version.version}",
+                f"created_at of {watch.registry_model!r} version {baseline.version.version}",
             ),
             baseline_count=baseline_count(counts.baseline) if counts else None,
             current_count=current_count(counts.current) if counts else None,
@@ -478,7 +478,7 @@ class ExperimentDbSource:
             observed_at=observed_at,
             provenance=Provenance(
                 source=self.name,
-                model=watch.model,
+                registry_model=watch.registry_model,
                 model_version=baseline.version.version,
                 baseline_rule=baseline.rule,
                 baseline_run_id=str(baseline.version.training_run_id)

@@ -87,9 +87,9 @@ class FilesSource:
             try:
                 results[watch.watch] = self._snapshot(watch, window)
             except WatchFailure as exc:
-                results[watch.watch] = SourceError(self.name, watch.model, str(exc))
+                results[watch.watch] = SourceError(self.name, watch.registry_model, str(exc))
             except (DataFileError, DriftError) as exc:
-                results[watch.watch] = SourceError(self.name, watch.model, str(exc))
+                results[watch.watch] = SourceError(self.name, watch.registry_model, str(exc))
         return results
 
     def check(self) -> None:
@@ -134,10 +134,10 @@ class FilesSource:
         return self._profiles[key]
 
     def _snapshot(self, watch: WatchQuery, window: _Window) -> Snapshot:
-        reference = self._path(self.settings.reference.replace("{model}", watch.model))
+        reference = self._path(self.settings.reference.replace("{model}", watch.registry_model))
         if not reference.is_file():
             raise WatchFailure(f"reference {reference} does not exist")
-        current = self._current_files(watch.model, window)
+        current = self._current_files(watch.registry_model, window)
         method, columns = self.settings.method, self.settings.columns
         drift: dict[str, float] | None = None
         if is_profile_file(reference) or method not in _EXACT:
@@ -165,7 +165,7 @@ class FilesSource:
                     combined = pa.concat_tables(tables, promote_options="permissive")
                 except pa.ArrowException as exc:
                     raise WatchFailure(
-                        f"current files of {watch.model!r} do not share a schema: {exc}"
+                        f"current files of {watch.registry_model!r} do not share a schema: {exc}"
                     ) from exc
                 drift = compare(table, combined, method, columns=columns).as_metrics()
         observed = max((datetime.fromtimestamp(p.stat().st_mtime, tz=UTC) for p in current), default=None)
@@ -177,7 +177,7 @@ class FilesSource:
             observed_at=observed,
             provenance=Provenance(
                 source=self.name,
-                model=watch.model,
+                registry_model=watch.registry_model,
                 data_window=str(window),
                 drift_source=self.name,
                 extra=extra,

@@ -219,7 +219,7 @@ class MlflowSource:
         try:
             self._client.authorize()
         except _Failure as exc:
-            return {w.watch: SourceError(self.name, w.model, str(exc)) for w in watches}
+            return {w.watch: SourceError(self.name, w.registry_model, str(exc)) for w in watches}
         with self._lock:
             self._experiments = {}
         workers = min(self.settings.max_workers, len(watches))
@@ -243,9 +243,9 @@ class MlflowSource:
         try:
             return self._snapshot(watch)
         except (_Failure, _Transient) as exc:
-            return SourceError(self.name, watch.model, self._client.redact(str(exc)))
+            return SourceError(self.name, watch.registry_model, self._client.redact(str(exc)))
         except _NotFound as exc:
-            return SourceError(self.name, watch.model, self._client.redact(f"not found: {exc}"))
+            return SourceError(self.name, watch.registry_model, self._client.redact(f"not found: {exc}"))
 
     def _snapshot(self, watch: WatchQuery) -> Snapshot:
         aliases = merged_aliases(self.settings.aliases, watch)
@@ -288,7 +288,7 @@ class MlflowSource:
             observed_at=observed,
             provenance=Provenance(
                 source=self.name,
-                model=watch.model,
+                registry_model=watch.registry_model,
                 model_version=str(version.get("version")),
                 baseline_rule=rule,
                 baseline_run_id=baseline_run.run_id if baseline_run else None,
@@ -303,27 +303,27 @@ class MlflowSource:
         if isinstance(selector, VersionBaseline):
             try:
                 found = self._client.call(
-                    "GET", "model-versions/get", params={"name": watch.model, "version": selector.version}
+                    "GET", "model-versions/get", params={"name": watch.registry_model, "version": selector.version}
                 )
             except _NotFound:
-                self._require_model(watch.model)
-                raise _Failure(f"version {selector.version!r} of model {watch.model!r} not found") from None
+                self._require_model(watch.registry_model)
+                raise _Failure(f"version {selector.version!r} of model {watch.registry_model!r} not found") from None
             return dict(found.get("model_version") or {}), f"version:{selector.version}"
         alias = selector.alias if isinstance(selector, AliasBaseline) else self.settings.default_alias
         try:
             found = self._client.call(
-                "GET", "registered-models/alias", params={"name": watch.model, "alias": alias}
+                "GET", "registered-models/alias", params={"name": watch.registry_model, "alias": alias}
             )
             return dict(found.get("model_version") or {}), f"alias:{alias}"
         except _NotFound:
-            self._require_model(watch.model)
+            self._require_model(watch.registry_model)
         stage = self.settings.fallback_stage
         if stage:
-            version = self._newest_in_stage(watch.model, stage)
+            version = self._newest_in_stage(watch.registry_model, stage)
             if version is not None:
                 return version, f"stage:{stage}"
         tail = f" and no version is in stage {stage!r}" if stage else ""
-        raise _Failure(f"model {watch.model!r} has no alias {alias!r}{tail}")
+        raise _Failure(f"model {watch.registry_model!r} has no alias {alias!r}{tail}")
 
     def _require_model(self, model: str) -> None:
         try:

@@ -106,7 +106,7 @@ class QueriesSource:
         if not watches:
             return {}
         since, until = now - self.settings.window, now
-        models = sorted({w.model for w in watches})
+        models = sorted({w.registry_model for w in watches})
         parts: dict[str, _Parts] = {model: _Parts() for model in models}
         failed: dict[str, str] = {}
         try:
@@ -132,10 +132,10 @@ class QueriesSource:
                             rows = self._run(connection, query, values, since, until)
                             self._collect(query, rows, parts, only=None, failed=failed)
         except SourceError as exc:
-            return {w.watch: SourceError(self.name, w.model, exc.cause) for w in watches}
+            return {w.watch: SourceError(self.name, w.registry_model, exc.cause) for w in watches}
         except SQLAlchemyError as exc:
             cause = describe_db_error(exc, what="database", url=self.settings.url, redact=self._redact)
-            return {w.watch: SourceError(self.name, w.model, cause) for w in watches}
+            return {w.watch: SourceError(self.name, w.registry_model, cause) for w in watches}
         window = (
             f"{since.isoformat()}/{until.isoformat()}"
             if any({"since", "until"} & q.params for q in self._queries)
@@ -143,13 +143,13 @@ class QueriesSource:
         )
         results: dict[str, SourceResult] = {}
         for watch in watches:
-            if watch.model in failed:
-                results[watch.watch] = SourceError(self.name, watch.model, self._redact(failed[watch.model]))
+            if watch.registry_model in failed:
+                results[watch.watch] = SourceError(self.name, watch.registry_model, self._redact(failed[watch.registry_model]))
                 continue
             try:
-                results[watch.watch] = self._snapshot(watch, parts[watch.model], window)
+                results[watch.watch] = self._snapshot(watch, parts[watch.registry_model], window)
             except WatchFailure as exc:
-                results[watch.watch] = SourceError(self.name, watch.model, self._redact(str(exc)))
+                results[watch.watch] = SourceError(self.name, watch.registry_model, self._redact(str(exc)))
         return results
 
     def check(self) -> None:
@@ -284,7 +284,7 @@ class QueriesSource:
             new_count=counts.get("new_count"),
             provenance=Provenance(
                 source=self.name,
-                model=watch.model,
+                registry_model=watch.registry_model,
                 model_version=_text(row.get("model_version")),
                 baseline_rule="query",
                 baseline_run_id=_text(row.get("baseline_run_id")),

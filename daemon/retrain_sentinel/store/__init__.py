@@ -3,7 +3,7 @@
 Public surface (everything else is private to the package)::
 
     HistoryStore(url) / open_store(url)   record, history, latest, silences, purge, lease, outbox
-    EvaluationRecord, RecordResult, StoredEvaluation, LeaseToken, LeaseInfo, OutboxRow, ClaimResult,
+    RecordResult, LeaseToken, LeaseInfo, OutboxRow, ClaimResult,
     Silence, PurgeResult                  the values it takes and returns
     upgrade(url), current(url), head(), require_current(url)
                                           migrations (``retrain-sentinel db upgrade|current``)
@@ -23,14 +23,12 @@ from retrain_sentinel.store.migrate import (
 )
 from retrain_sentinel.store.records import (
     ClaimResult,
-    EvaluationRecord,
     LeaseInfo,
     LeaseToken,
     OutboxRow,
     PurgeResult,
     RecordResult,
     Silence,
-    StoredEvaluation,
 )
 from retrain_sentinel.store.settings import DEFAULT_DATABASE_URL, DatabaseUrl, RetentionSettings
 
@@ -39,7 +37,6 @@ __all__ = [
     "ClaimResult",
     "DatabaseNewerThanCode",
     "DatabaseUrl",
-    "EvaluationRecord",
     "HistoryStore",
     "LeaseInfo",
     "LeaseToken",
@@ -49,7 +46,6 @@ __all__ = [
     "RetentionSettings",
     "SchemaOutdated",
     "Silence",
-    "StoredEvaluation",
     "current",
     "head",
     "mask_url",

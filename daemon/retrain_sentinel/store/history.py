@@ -27,6 +27,7 @@ from retrain_sentinel.alerts.notification import Notification
 from retrain_sentinel.alerts.routes import ResolvedRoute
 from retrain_sentinel.alerts.rules import AlertRuleSettings, AlertState, Change, fingerprint, transition
 from retrain_sentinel.errors import StoreError
+from retrain_sentinel.evaluation import Evaluation, StoredEvaluation
 from retrain_sentinel.report import RetrainingReport
 from retrain_sentinel.snapshot import Snapshot
 from retrain_sentinel.store import lease as leases
@@ -34,14 +35,12 @@ from retrain_sentinel.store import outbox
 from retrain_sentinel.store.engine import READ_ONLY, make_engine, mask_url, translate_errors
 from retrain_sentinel.store.records import (
     ClaimResult,
-    EvaluationRecord,
     LeaseInfo,
     LeaseToken,
     OutboxRow,
     PurgeResult,
     RecordResult,
     Silence,
-    StoredEvaluation,
 )
 from retrain_sentinel.store.schema import alert_states, evaluations, notifications, silences
 
@@ -59,7 +58,7 @@ class _Conflict(Exception):
 def _state_from_row(row: Row[Any]) -> AlertState:
     routes = row.last_route_notified or {}
     return AlertState(
-        model=row.model,
+        watch=row.model,
         alert_state=row.alert_state,
         health=row.health,
         consecutive_triggered=row.consecutive_triggered,
@@ -101,7 +100,7 @@ def _state_values(state: AlertState, now: datetime) -> dict[str, Any]:
 def _evaluation_from_row(row: Row[Any]) -> StoredEvaluation:
     return StoredEvaluation(
         id=row.id,
-        model=row.model,
+        watch=row.model,
         evaluated_at=row.evaluated_at,
         slot_at=row.slot_at,
         outcome=row.outcome,
@@ -110,13 +109,13 @@ def _evaluation_from_row(row: Row[Any]) -> StoredEvaluation:
         report=RetrainingReport.from_dict(row.report) if row.report is not None else None,
         snapshot=Snapshot.from_dict(row.snapshot) if row.snapshot is not None else None,
         error=row.error,
-        duration_seconds=row.duration_seconds,
+        duration=row.duration_seconds,
         baseline_version=row.baseline_version,
     )
 
 
 def _silence_from_row(row: Row[Any]) -> Silence:
-    return Silence(id=row.id, model=row.model, until=row.until, reason=row.reason, created_at=row.created_at)
+    return Silence(id=row.id, watch=row.model, until=row.until, reason=row.reason, created_at=row.created_at)
 
 
 class HistoryStore:
@@ -159,7 +158,7 @@ class HistoryStore:
 
     def record(
         self,
-        batch: Sequence[EvaluationRecord],
+        batch: Sequence[Evaluation],
         *,
         now: datetime,
         rules: Mapping[str, AlertRuleSettings] | None = None,
@@ -196,15 +195,15 @@ class HistoryStore:
             f"recording evaluations failed on {mask_url(self.url)}: {RECORD_ATTEMPTS} conflicting concurrent writes"
         )
 
-    def _insert_evaluation(self, connection: Connection, record: EvaluationRecord) -> int | None:
+    def _insert_evaluation(self, connection: Connection, record: Evaluation) -> int | None:
         report = record.report
         values = {
-            "model": record.model,
+            "model": record.watch,
             "evaluated_at": record.evaluated_at,
             "slot_at": record.slot_at,
             "outcome": record.outcome,
             "severity": report.severity if report is not None else None,
-            "fingerprint": fingerprint(record.model, report.fired_triggers)
+            "fingerprint": fingerprint(record.watch, report.fired_triggers)
             if report is not None and report.triggered
             else None,
             "report": report.to_dict() if report is not None else None,
@@ -233,7 +232,7 @@ class HistoryStore:
         self,
         connection: Connection,
         *,
-        batch: Sequence[EvaluationRecord],
+        batch: Sequence[Evaluation],
         now: datetime,
         rules: Mapping[str, AlertRuleSettings],
         routes: Mapping[str, Sequence[ResolvedRoute]],
@@ -241,33 +240,33 @@ class HistoryStore:
     ) -> RecordResult:
         ids: list[int] = []
         skipped: list[tuple[str, datetime | None]] = []
-        applied: list[EvaluationRecord] = []
-        for record in sorted(batch, key=lambda r: (r.model, r.evaluated_at)):
+        applied: list[Evaluation] = []
+        for record in sorted(batch, key=lambda r: (r.watch, r.evaluated_at)):
             new = self._insert_evaluation(connection, record)
             if new is None:
-                skipped.append((record.model, record.slot_at))
+                skipped.append((record.watch, record.slot_at))
             else:
                 ids.append(new)
                 applied.append(record)
-        models = sorted({r.model for r in applied})
+        models = sorted({r.watch for r in applied})
         before = self._states(connection, models)
         silenced = self._silenced(connection, models, now)
         states = dict(before)
         changes: dict[str, list[Change]] = {}
         queued: list[Notification] = []
         for record in applied:
-            state = states.get(record.model) or AlertState(model=record.model)
+            state = states.get(record.watch) or AlertState(watch=record.watch)
             step = transition(
                 state,
                 record,
                 now,
-                rules.get(record.model) or AlertRuleSettings(),
-                routes.get(record.model, ()),
-                silenced=record.model in silenced,
+                rules.get(record.watch) or AlertRuleSettings(),
+                routes.get(record.watch, ()),
+                silenced=record.watch in silenced,
                 new_id=self._new_id,
             )
-            states[record.model] = step.state
-            changes.setdefault(record.model, []).extend(step.changes)
+            states[record.watch] = step.state
+            changes.setdefault(record.watch, []).extend(step.changes)
             queued.extend(step.notifications)
         written = {m: self._write_state(connection, states[m], before.get(m), now) for m in models}
         kinds = {route.channel: route.kind for model_routes in routes.values() for route in model_routes}
@@ -297,15 +296,15 @@ class HistoryStore:
     ) -> AlertState:
         values = _state_values(state, now)
         if before is None:
-            connection.execute(insert(alert_states).values(model=state.model, version=1, **values))
+            connection.execute(insert(alert_states).values(model=state.watch, version=1, **values))
             return replace(state, version=1)
         result = connection.execute(
             update(alert_states)
-            .where(alert_states.c.model == state.model, alert_states.c.version == before.version)
+            .where(alert_states.c.model == state.watch, alert_states.c.version == before.version)
             .values(version=before.version + 1, **values)
         )
         if result.rowcount != 1:
-            raise _Conflict(state.model)
+            raise _Conflict(state.watch)
         return replace(state, version=before.version + 1)
 
     # --- reading the history ------------------------------------------------------------------------
@@ -366,7 +365,7 @@ class HistoryStore:
         def work(connection: Connection) -> Silence:
             statement = insert(silences).values(model=model, until=until, reason=reason, created_at=now)
             new_id = connection.execute(statement.returning(silences.c.id)).scalar_one()
-            return Silence(id=int(new_id), model=model, until=until, reason=reason, created_at=now)
+            return Silence(id=int(new_id), watch=model, until=until, reason=reason, created_at=now)
 
         return self._write("silencing", work, lease)
 

@@ -57,7 +57,7 @@ def notification_to_payload(notification: Notification) -> dict[str, Any]:
     payload: dict[str, Any] = jsonable(
         {
             "id": notification.id,
-            "model": notification.model,
+            "model": notification.watch,
             "channel": notification.channel,
             "kind": notification.kind,
             "severity": notification.severity,
@@ -77,7 +77,7 @@ def notification_from_payload(payload: Mapping[str, Any]) -> Notification:
     kind: TransitionKind = payload["kind"]
     return Notification(
         id=payload["id"],
-        model=payload["model"],
+        watch=payload["model"],
         channel=payload["channel"],
         kind=kind,
         severity=payload["severity"],
@@ -94,7 +94,7 @@ def notification_from_payload(payload: Mapping[str, Any]) -> Notification:
 def row_to_outbox(row: Row[Any]) -> OutboxRow:
     return OutboxRow(
         id=row.id,
-        model=row.model,
+        watch=row.model,
         channel=row.channel,
         kind=row.kind,
         severity=row.severity,
@@ -120,7 +120,7 @@ def enqueue(connection: Connection, items: Sequence[tuple[Notification, str | No
     values = [
         {
             "id": n.id,
-            "model": n.model,
+            "model": n.watch,
             "channel": n.channel,
             "kind": n.kind,
             "severity": n.severity,
@@ -182,7 +182,7 @@ def _episode_delivered(connection: Connection, row: OutboxRow) -> bool:
     if row.episode is None:
         return True
     query = select(notifications.c.id).where(
-        notifications.c.model == row.model,
+        notifications.c.model == row.watch,
         notifications.c.channel == row.channel,
         notifications.c.episode == row.episode,
         notifications.c.kind.in_(OPENING_KINDS[track_of(row.kind)]),
@@ -197,7 +197,7 @@ def claim(
     """Claim due rows for ``holder`` until ``until``; returns (claimed rows, superseded ids)."""
     _lock_claims(connection)
     candidates = _due(connection, now, limit)
-    keys = dict.fromkeys((r.model, r.channel, track_of(r.kind)) for r in candidates)
+    keys = dict.fromkeys((r.watch, r.channel, track_of(r.kind)) for r in candidates)
     claimed: list[str] = []
     superseded: list[str] = []
     for model, channel, track in keys:

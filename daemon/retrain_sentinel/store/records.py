@@ -7,58 +7,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from retrain_sentinel.alerts.notification import Notification
-from retrain_sentinel.alerts.rules import AlertState, Change, Outcome
-from retrain_sentinel.report import RetrainingReport
-from retrain_sentinel.snapshot import Snapshot
+from retrain_sentinel.alerts.rules import AlertState, Change
 
 __all__ = [
     "ClaimResult",
-    "EvaluationRecord",
     "LeaseInfo",
     "LeaseToken",
     "OutboxRow",
     "PurgeResult",
     "RecordResult",
     "Silence",
-    "StoredEvaluation",
 ]
-
-
-@dataclass(frozen=True)
-class EvaluationRecord:
-    """One evaluation to record: the report and snapshot of one model at one time (or the error).
-
-    ``slot_at`` is the schedule slot for the daemon's runs (``None`` for ``check``): a slot already
-    recorded is skipped, so a takeover or a retry never evaluates one slot twice into history.
-    """
-
-    model: str
-    evaluated_at: datetime
-    outcome: Outcome
-    slot_at: datetime | None = None
-    report: RetrainingReport | None = None
-    snapshot: Snapshot | None = None
-    error: str | None = None
-    duration: float | None = None
-    baseline_version: str | None = None
-
-
-@dataclass(frozen=True)
-class StoredEvaluation:
-    """An evaluation as read back from the history."""
-
-    id: int
-    model: str
-    evaluated_at: datetime
-    slot_at: datetime | None
-    outcome: Outcome
-    severity: str | None
-    fingerprint: str | None
-    report: RetrainingReport | None
-    snapshot: Snapshot | None
-    error: str | None
-    duration_seconds: float | None
-    baseline_version: str | None
 
 
 @dataclass(frozen=True)
@@ -99,7 +58,7 @@ class OutboxRow:
     """One outbox row (a queued notification) with its delivery bookkeeping."""
 
     id: str
-    model: str
+    watch: str
     channel: str
     kind: str
     severity: str
@@ -135,7 +94,7 @@ class Silence:
     """Notifications for ``model`` are suppressed until ``until`` (history and state go on)."""
 
     id: int
-    model: str
+    watch: str
     until: datetime
     reason: str
     created_at: datetime

@@ -17,9 +17,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from retrain_sentinel.alerts.routes import ResolvedRoute, RouteSettings
-from retrain_sentinel.alerts.rules import OUTCOMES, Outcome
+from retrain_sentinel.evaluation import OUTCOMES, Evaluation, Outcome
 from retrain_sentinel.report import RetrainingReport
-from retrain_sentinel.store.records import EvaluationRecord
 from retrain_sentinel.verdict import TriggerDetail
 
 __all__ = ["T0", "evaluation", "postgres_database", "postgres_schema_url", "report", "routes"]
@@ -97,7 +96,7 @@ def evaluation(
     version: str | None = "3",
     slot_at: datetime | None = None,
     error: str | None = None,
-) -> EvaluationRecord:
+) -> Evaluation:
     """An evaluation with outcome ``ok`` / ``triggered`` / ``undecided`` / ``error``."""
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}")
@@ -108,8 +107,8 @@ def evaluation(
         rep = report((), model=model)
     else:
         rep = None
-    return EvaluationRecord(
-        model=model,
+    return Evaluation(
+        watch=model,
         evaluated_at=at,
         outcome=outcome,
         slot_at=slot_at,

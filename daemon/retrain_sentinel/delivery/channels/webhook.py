@@ -44,7 +44,7 @@ SCHEMA = "retrain-sentinel.notification/1"
 def _notification(notification: Notification, link_template: str | None) -> dict[str, Any]:
     return {
         "id": notification.id,
-        "model": notification.model,
+        "model": notification.watch,
         "model_version": notification.model_version,
         "transition": notification.kind,
         "severity": notification.severity,
@@ -69,7 +69,7 @@ def webhook_body(message: Message, *, sent_at: datetime, link_template: str | No
         "channel": message.channel,
         "severity": message.severity,
         "sent_at": sent_at.isoformat(),
-        "models": list(dict.fromkeys(n.model for n in message.notifications)),
+        "models": list(dict.fromkeys(n.watch for n in message.notifications)),
         "notifications": items,
     }
     if len(items) == 1:
