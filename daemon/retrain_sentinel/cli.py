@@ -111,13 +111,9 @@ def _choice(value: str, allowed: Sequence[str], option: str) -> str:
 @contextmanager
 def _store(settings: Settings, *, migrate: bool | None = None) -> Iterator[HistoryStore]:
     """The history store, migrated first when ``service.auto_migrate`` (or ``migrate``) says so."""
-    from retrain_sentinel.store import require_current, upgrade
+    from retrain_sentinel.store import open_store
 
-    if settings.service.auto_migrate if migrate is None else migrate:
-        upgrade(settings.database)
-    else:
-        require_current(settings.database)
-    store = HistoryStore(settings.database)
+    store = open_store(settings.database, migrate=settings.service.auto_migrate if migrate is None else migrate)
     try:
         yield store
     finally:
@@ -173,32 +169,6 @@ def _print_results(results: Sequence[Evaluation], output_format: str) -> None:
                 stdout.print(f"• {result.watch}: {line}", markup=False)
 
 
-def run_check(
-    settings: Settings, models: list[str], *, dry_run: bool
-) -> tuple[list[Evaluation], bool]:
-    """Evaluate now; unless ``dry_run``, record and try delivery once. Returns results and whether a
-    delivery failed (it stays queued for the daemon)."""
-    from retrain_sentinel.delivery.dispatcher import Dispatcher
-    from retrain_sentinel.service.batch import evaluate_batch
-    from retrain_sentinel.service.runtime import Runtime
-
-    runtime = Runtime.build(settings, with_channels=not dry_run)
-    try:
-        watches = runtime.select(models)
-        now = datetime.now(UTC)
-        if dry_run:
-            return list(evaluate_batch(runtime, watches, now).results), False
-        with _store(settings) as store:
-            batch = evaluate_batch(runtime, watches, now, store=store)
-            failed = False
-            if batch.recorded is not None and batch.recorded.notifications:
-                stats = Dispatcher(store, runtime.channels, settings.delivery).run_once(now)
-                failed = stats.retried + stats.dead > 0
-            return list(batch.results), failed
-    finally:
-        runtime.close()
-
-
 @app.command()
 def check(
     config: ConfigOption = None,
@@ -210,6 +180,8 @@ def check(
     """Evaluate the watches now, record the history and send their alerts."""
     _choice(output_format, ("text", "json", "markdown"), "--format")
     settings = load(config)
+    from retrain_sentinel.service.check import run_check
+
     results, delivery_failed = run_check(settings, model or [], dry_run=dry_run)
     _print_results(results, output_format)
     if delivery_failed:
@@ -410,6 +382,8 @@ def demo(
 
     config_file = write_demo(directory)
     settings = load(config_file)
+    from retrain_sentinel.service.check import run_check
+
     results, _ = run_check(settings, [], dry_run=False)
     _print_results(results, "markdown")
     stdout.print(

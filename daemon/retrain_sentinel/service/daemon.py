@@ -42,7 +42,7 @@ from retrain_sentinel.service.runtime import Runtime
 from retrain_sentinel.service.schedule import aps_trigger, current_slot
 from retrain_sentinel.service.systemd import notify
 from retrain_sentinel.settings import ScheduleSettings, Settings, load_settings
-from retrain_sentinel.store import HistoryStore, LeaseToken, mask_url, require_current, upgrade
+from retrain_sentinel.store import HistoryStore, LeaseToken, mask_url, open_store
 
 __all__ = ["LEASE_NAME", "Daemon"]
 
@@ -171,12 +171,7 @@ class Daemon:
     def _connect(self) -> bool:
         url = self.settings.database
         try:
-            if self.settings.service.auto_migrate:
-                upgrade(url)
-            else:
-                require_current(url)
-            store = HistoryStore(url)
-            store.ping()
+            store = open_store(url, migrate=self.settings.service.auto_migrate)
         except StoreError as exc:  # unreachable, or newer than this code: wait, not ready
             self.health.set_database(False, str(exc))
             log.warning("daemon.database_not_ready", database=mask_url(url), error=str(exc))

@@ -2,7 +2,8 @@
 
 Public surface (everything else is private to the package)::
 
-    HistoryStore(url) / open_store(url)   record, history, latest, silences, purge, lease, outbox
+    open_store(url, migrate=…)           the store, migrated or checked current; HistoryStore(url)
+                                          record, history, latest, silences, purge, lease, outbox
     RecordResult, LeaseToken, LeaseInfo, OutboxRow, ClaimResult,
     Silence, PurgeResult                  the values it takes and returns
     upgrade(url), current(url), head(), require_current(url)
@@ -12,12 +13,13 @@ Public surface (everything else is private to the package)::
 """
 
 from retrain_sentinel.store.engine import mask_url
-from retrain_sentinel.store.history import HistoryStore, open_store
+from retrain_sentinel.store.history import HistoryStore
 from retrain_sentinel.store.migrate import (
     DatabaseNewerThanCode,
     SchemaOutdated,
     current,
     head,
+    open_store,
     require_current,
     upgrade,
 )

@@ -44,7 +44,7 @@ from retrain_sentinel.store.records import (
 )
 from retrain_sentinel.store.schema import alert_states, evaluations, notifications, silences
 
-__all__ = ["HistoryStore", "open_store"]
+__all__ = ["HistoryStore"]
 
 RECORD_ATTEMPTS = 5
 _T = TypeVar("_T")
@@ -526,8 +526,3 @@ class HistoryStore:
         """Hand claimed rows back untouched (a dispatcher stopping before it sent them)."""
         values = {"claimed_by": None, "claimed_until": None}
         return self._write("releasing claims", lambda c: outbox.mark(c, ids, values, holder=holder))
-
-
-def open_store(url: str) -> HistoryStore:
-    """Open the history store at ``url`` (the schema must have been migrated: see ``migrate``)."""
-    return HistoryStore(url)

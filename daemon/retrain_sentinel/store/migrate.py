@@ -18,12 +18,14 @@ from sqlalchemy import Connection, text
 
 from retrain_sentinel.errors import StoreError
 from retrain_sentinel.store.engine import make_engine, mask_url, translate_errors
+from retrain_sentinel.store.history import HistoryStore
 
 __all__ = [
     "DatabaseNewerThanCode",
     "SchemaOutdated",
     "current",
     "head",
+    "open_store",
     "require_current",
     "upgrade",
 ]
@@ -111,3 +113,23 @@ def upgrade(url: str, revision: str = "head") -> str:
         return reached or ""
     finally:
         engine.dispose()
+
+
+def open_store(url: str, *, migrate: bool) -> HistoryStore:
+    """The history store at ``url``, reachable and at this code's schema — the one way in for the
+    CLI and the daemon.
+
+    ``migrate`` (``service.auto_migrate``) upgrades first; otherwise a database behind or ahead of
+    this code is refused (``SchemaOutdated`` / ``DatabaseNewerThanCode``). Raises ``StoreError``.
+    """
+    if migrate:
+        upgrade(url)
+    else:
+        require_current(url)
+    store = HistoryStore(url)
+    try:
+        store.ping()
+    except StoreError:
+        store.close()
+        raise
+    return store
