@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
 
-from retrain_sentinel.store import HistoryStore
+from retrain_sentinel.store import HistoryStore, upgrade
+from retrain_sentinel.store.testing import evaluation, routes
 
 from .conftest import DEGRADED, DRIFTING, HEALTHY, Run
 
@@ -261,6 +263,33 @@ def test_delivered_webhook_alert_carries_the_report(
     bodies = [json.loads(request.get_data()) for request, _ in httpserver.log]
     assert sorted(json.dumps(b).count(DRIFTING) > 0 for b in bodies) == [False, True]
     assert all(request.headers["X-Sentinel-Signature"].startswith("t=") for request, _ in httpserver.log)
+
+
+def test_check_sends_only_the_notifications_it_queued(
+    config_data: dict[str, Any],
+    write_config: Callable[[Any], Path],
+    cli: Callable[..., Run],
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    config_data["channels"]["hook"] = {"kind": "webhook", "url": httpserver.url_for("/hook")}
+    config_data["defaults"]["channels"] = ["hook"]
+    upgrade(config_data["database"])
+    with HistoryStore(config_data["database"]) as store:  # the daemon's queue: due now, not check's
+        daemons = store.record(
+            [evaluation("triggered", datetime.now(UTC), model=DRIFTING)],
+            now=datetime.now(UTC),
+            routes={DRIFTING: routes("hook", kinds={"hook": "webhook"})},
+        )
+
+    result = cli("check", "-c", write_config(config_data), "--model", DEGRADED)
+
+    assert result.code == 0, result.err
+    keys = [request.headers["Idempotency-Key"] for request, _ in httpserver.log]
+    assert len(keys) == 1 and keys[0] != daemons.notifications[0].id
+    with HistoryStore(config_data["database"]) as store:
+        (left,) = store.outbox(model=DRIFTING)
+    assert left.id == daemons.notifications[0].id and left.status == "pending" and left.attempts == 0
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "markdown"])

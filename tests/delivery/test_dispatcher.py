@@ -248,6 +248,21 @@ def test_without_the_lease_nothing_is_sent(
     assert stats.claimed == 0 and receiver.requests == []
 
 
+def test_only_the_given_notifications_are_claimed(
+    store: HistoryStore, httpserver: HTTPServer, receive: Callable[..., Receiver]
+) -> None:
+    hooks = {name: routes("hook", kinds={"hook": "webhook"}) for name in ("churn", "fraud")}
+    queued_earlier = store.record([evaluation("triggered", _now(), model="churn")], now=_now(), routes=hooks)
+    mine = store.record([evaluation("triggered", _now(), model="fraud")], now=_now(), routes=hooks)
+    receiver = receive(200)
+    stats = Dispatcher(store, {"hook": _webhook(httpserver)}, FAST).run_once(
+        _now(), only=[n.id for n in mine.notifications]
+    )
+    assert stats.sent == 1 and receiver.keys == [mine.notifications[0].id]
+    (other,) = store.outbox(model="churn")
+    assert other.id == queued_earlier.notifications[0].id and other.status == "pending" and other.attempts == 0
+
+
 def test_backoff_is_full_jitter_capped_and_floored_by_retry_after() -> None:
     base, cap = timedelta(seconds=2), timedelta(minutes=10)
     assert backoff_delay(0, base=base, cap=cap, jitter=0.5) == timedelta(seconds=1)

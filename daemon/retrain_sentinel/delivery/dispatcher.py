@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -116,8 +116,8 @@ class Dispatcher:
         """Finish the message being sent, hand the other claimed rows back, return."""
         self._stopping = True
 
-    def run_once(self, now: datetime | None = None) -> DispatchStats:
-        """Claim due rows and deliver them; returns what happened."""
+    def run_once(self, now: datetime | None = None, *, only: Collection[str] | None = None) -> DispatchStats:
+        """Claim due rows (``only`` these ids, when given) and deliver them; returns what happened."""
         now = now or self.clock()
         stats = DispatchStats()
         lease = self._lease_provider() if self._lease_provider is not None else None
@@ -129,6 +129,7 @@ class Dispatcher:
             claim_for=self.settings.claim_timeout,
             limit=self.settings.batch_size,
             lease=lease,
+            only=only,
         )
         stats.claimed = len(claim.rows)
         stats.superseded = len(claim.superseded)

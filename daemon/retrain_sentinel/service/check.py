@@ -33,7 +33,8 @@ def run_check(
             batch = evaluate_batch(runtime, watches, now, store=store)
             failed = False
             if batch.recorded is not None and batch.recorded.notifications:
-                stats = Dispatcher(store, runtime.channels, settings.delivery).run_once(now)
+                own = [n.id for n in batch.recorded.notifications]  # never the daemon's queue
+                stats = Dispatcher(store, runtime.channels, settings.delivery).run_once(now, only=own)
                 failed = stats.retried + stats.dead > 0
             return list(batch.results), failed
     finally:

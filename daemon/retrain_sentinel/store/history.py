@@ -12,7 +12,7 @@ transition is neither lost nor doubled.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -453,11 +453,13 @@ class HistoryStore:
         claim_for: timedelta,
         limit: int = 100,
         lease: LeaseToken | None = None,
+        only: Collection[str] | None = None,
     ) -> ClaimResult:
-        """Claim due rows for ``holder`` (superseding older ones per model, channel and track)."""
+        """Claim due rows for ``holder`` (superseding older ones per model, channel and track);
+        ``only`` restricts the claim to those notification ids."""
 
         def work(connection: Connection) -> ClaimResult:
-            rows, superseded = outbox.claim(connection, now, holder, now + claim_for, limit)
+            rows, superseded = outbox.claim(connection, now, holder, now + claim_for, limit, only)
             return ClaimResult(rows=tuple(rows), superseded=tuple(superseded))
 
         return self._write("claiming notifications", work, lease)

@@ -13,7 +13,7 @@ statements, and serialising it makes superseding race-free.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -143,11 +143,16 @@ def _lock_claims(connection: Connection) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_CLAIM_LOCK})
 
 
-def _due(connection: Connection, now: datetime, limit: int) -> list[OutboxRow]:
+def _due(
+    connection: Connection, now: datetime, limit: int, only: Collection[str] | None = None
+) -> list[OutboxRow]:
     free = or_(notifications.c.claimed_until.is_(None), notifications.c.claimed_until <= now)
+    due = [notifications.c.status == "pending", notifications.c.next_attempt_at <= now, free]
+    if only is not None:
+        due.append(notifications.c.id.in_(list(only)))
     query = (
         select(notifications)
-        .where(notifications.c.status == "pending", notifications.c.next_attempt_at <= now, free)
+        .where(*due)
         .order_by(notifications.c.created_at, notifications.c.position)
         .limit(limit)
     )
@@ -192,11 +197,19 @@ def _episode_delivered(connection: Connection, row: OutboxRow) -> bool:
 
 
 def claim(
-    connection: Connection, now: datetime, holder: str, until: datetime, limit: int
+    connection: Connection,
+    now: datetime,
+    holder: str,
+    until: datetime,
+    limit: int,
+    only: Collection[str] | None = None,
 ) -> tuple[list[OutboxRow], list[str]]:
-    """Claim due rows for ``holder`` until ``until``; returns (claimed rows, superseded ids)."""
+    """Claim due rows for ``holder`` until ``until``; returns (claimed rows, superseded ids).
+
+    ``only``: claim among these ids alone (``check`` sends the notifications it queued, no others).
+    """
     _lock_claims(connection)
-    candidates = _due(connection, now, limit)
+    candidates = _due(connection, now, limit, only)
     keys = dict.fromkeys((r.watch, r.channel, track_of(r.kind)) for r in candidates)
     claimed: list[str] = []
     superseded: list[str] = []
