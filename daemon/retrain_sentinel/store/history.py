@@ -459,7 +459,7 @@ class HistoryStore:
         ``only`` restricts the claim to those notification ids."""
 
         def work(connection: Connection) -> ClaimResult:
-            rows, superseded = outbox.claim(connection, now, holder, now + claim_for, limit, only)
+            rows, superseded = outbox.claim(connection, now, holder, now + claim_for, limit, only=only)
             return ClaimResult(rows=tuple(rows), superseded=tuple(superseded))
 
         return self._write("claiming notifications", work, lease)

@@ -202,6 +202,7 @@ def claim(
     holder: str,
     until: datetime,
     limit: int,
+    *,
     only: Collection[str] | None = None,
 ) -> tuple[list[OutboxRow], list[str]]:
     """Claim due rows for ``holder`` until ``until``; returns (claimed rows, superseded ids).
