@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from retrain_sentinel.store import HistoryStore
-from retrain_sentinel.store.outbox import cut_urls
 from retrain_sentinel.store.testing import T0, evaluation, routes
 
 H = timedelta(hours=1)
@@ -85,8 +84,3 @@ def test_failed_rows_wait_for_their_next_attempt(store: HistoryStore) -> None:
     (again,) = store.claim_due(T0 + timedelta(seconds=30), "a", claim_for=CLAIM).rows
     assert again.attempts == 1
     assert again.last_error == "HTTP 503 from https://hooks.slack.com"
-
-
-def test_errors_keep_only_scheme_and_host_of_urls() -> None:
-    text = "failed: https://user:pw@hooks.example.com:8443/services/T/B/X?token=y and http://[::1]:9/z"
-    assert cut_urls(text) == "failed: https://hooks.example.com and http://[::1]"

@@ -30,8 +30,8 @@ from retrain_sentinel.clock import Clock, system_clock
 from retrain_sentinel.delivery.channels.base import Channel
 from retrain_sentinel.delivery.settings import DeliverySettings
 from retrain_sentinel.errors import DeliveryError
+from retrain_sentinel.redaction import redact
 from retrain_sentinel.store.history import HistoryStore
-from retrain_sentinel.store.outbox import cut_urls
 from retrain_sentinel.store.records import LeaseToken, OutboxRow
 
 __all__ = [
@@ -208,7 +208,7 @@ class Dispatcher:
         lease: LeaseToken | None,
         stats: DispatchStats,
     ) -> None:
-        text = cut_urls(str(error))
+        text = redact(str(error))
         first = unit[0]
         if not error.retryable:
             self._dead(unit, f"permanent failure: {text}", lease, stats, attempted=True)
@@ -251,7 +251,7 @@ class Dispatcher:
             id=first.message_id,
             channel=first.channel,
             models=sorted({r.watch for r in unit}),
-            reason=cut_urls(reason),
+            reason=redact(reason),
         )
         if self._dead_letter(unit, reason):
             stats.dead_lettered += len(unit)
@@ -269,7 +269,7 @@ class Dispatcher:
         def forward(n: Notification) -> Notification:
             metadata: dict[str, Any] = {
                 **n.metadata,
-                "dead_letter": {"channel": first.channel, "reason": cut_urls(reason)},
+                "dead_letter": {"channel": first.channel, "reason": redact(reason)},
             }
             return replace(n, channel=name, metadata=metadata)
 
@@ -282,7 +282,7 @@ class Dispatcher:
         try:
             channel.send(message)
         except Exception as error:  # best effort: the row is already dead and logged
-            log.error("alert.dead_letter_failed", channel=name, error=cut_urls(str(error)))
+            log.error("alert.dead_letter_failed", channel=name, error=redact(str(error)))
             return False
         finally:
             self._last_sent[name] = time.monotonic()

@@ -6,7 +6,6 @@ one watch's failure is that watch's ``error`` outcome, and the others go on.
 
 from __future__ import annotations
 
-import re
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -17,18 +16,16 @@ import structlog
 
 from retrain_sentinel.errors import SourceError
 from retrain_sentinel.evaluation import Evaluation, outcome_of
-from retrain_sentinel.redaction import redact_url
+from retrain_sentinel.redaction import redact
 from retrain_sentinel.service.metrics import SentinelMetrics
 from retrain_sentinel.service.runtime import Runtime, Watch
 from retrain_sentinel.snapshot import Snapshot
 from retrain_sentinel.sources.base import SourceResult, WatchQuery
 from retrain_sentinel.store import HistoryStore, LeaseToken, RecordResult
-from retrain_sentinel.store.engine import masked_text
 
 __all__ = ["BatchResult", "evaluate_batch", "evaluate_watches"]
 
 log = structlog.get_logger("retrain_sentinel.evaluation")
-_URL = re.compile(r"\b[a-zA-Z][\w+.-]*://[^\s'\"]+")
 
 @dataclass(frozen=True)
 class BatchResult:
@@ -51,15 +48,10 @@ def _read_all(
         try:
             results.update(runtime.sources[name].read(queries, now))
         except Exception as exc:  # a source must answer per watch; if it raises, all its watches fail
-            cause = _without_credentials(f"unexpected {type(exc).__name__}: {exc}")
+            cause = redact(f"unexpected {type(exc).__name__}: {exc}")
             for query in queries:
                 results[query.watch] = SourceError(name, query.registry_model, cause)
     return results, time.perf_counter() - started
-
-
-def _without_credentials(text: str) -> str:
-    """An unexpected error's text with URL passwords masked and other URLs cut to scheme and host."""
-    return _URL.sub(lambda m: redact_url(m.group(0)), masked_text(text))
 
 
 def _merge_drift(main: Snapshot, drift: Snapshot, drift_source: str) -> Snapshot:

@@ -28,6 +28,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from retrain_sentinel.errors import SourceError
+from retrain_sentinel.redaction import Redactor, database_url_secrets
 from retrain_sentinel.snapshot import Provenance, Snapshot
 from retrain_sentinel.sources.base import (
     SourceResult,
@@ -39,7 +40,6 @@ from retrain_sentinel.sources.base import (
     split_metrics,
     to_number,
 )
-from retrain_sentinel.sources.failures import Redactor, db_url_secrets
 from retrain_sentinel.sources.globs import Glob, NameIndex
 from retrain_sentinel.sources.settings import (
     AliasBaseline,
@@ -147,7 +147,7 @@ class ExperimentDbSource:
         self.settings = settings
         self._zone: tzinfo = UTC if settings.timezone == "UTC" else ZoneInfo(settings.timezone)
         self._redact = Redactor.of(
-            [*db_url_secrets(settings.experiments_url), *db_url_secrets(settings.registry_url)]
+            [*database_url_secrets(settings.experiments_url), *database_url_secrets(settings.registry_url)]
         )
         self._registry = open_read_only(
             settings.registry_url,

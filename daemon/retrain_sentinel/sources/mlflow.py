@@ -28,6 +28,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from retrain_sentinel.errors import SourceError
+from retrain_sentinel.redaction import Redactor, redact_url
 from retrain_sentinel.snapshot import Provenance, Snapshot
 from retrain_sentinel.sources.base import (
     SourceResult,
@@ -38,7 +39,7 @@ from retrain_sentinel.sources.base import (
     split_metrics,
     to_number,
 )
-from retrain_sentinel.sources.failures import Redactor, mask_http_url, retry
+from retrain_sentinel.sources.failures import retry
 from retrain_sentinel.sources.settings import (
     AliasBaseline,
     CountSpec,
@@ -97,7 +98,7 @@ class _Client:
     def __init__(self, settings: MlflowSourceSettings, redact: Redactor) -> None:
         self.settings = settings
         self.base = settings.tracking_uri.rstrip("/")
-        self.where = mask_http_url(settings.tracking_uri)
+        self.where = redact_url(settings.tracking_uri)
         self.redact = redact
         self.session = requests.Session()
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=settings.max_workers)

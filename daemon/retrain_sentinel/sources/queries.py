@@ -21,6 +21,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import SQLAlchemyError
 
 from retrain_sentinel.errors import ConfigError, SourceError
+from retrain_sentinel.redaction import Redactor, database_url_secrets
 from retrain_sentinel.snapshot import Provenance, Snapshot
 from retrain_sentinel.sources.base import (
     DRIFT_PREFIX,
@@ -31,7 +32,6 @@ from retrain_sentinel.sources.base import (
     split_metrics,
     to_number,
 )
-from retrain_sentinel.sources.failures import Redactor, db_url_secrets
 from retrain_sentinel.sources.settings import SqlQueriesSettings
 from retrain_sentinel.sources.sql import describe_db_error, open_read_only, retry_db, to_utc
 
@@ -94,7 +94,7 @@ class QueriesSource:
         self.name = name
         self.settings = settings
         self._zone: tzinfo = UTC if settings.timezone == "UTC" else ZoneInfo(settings.timezone)
-        self._redact = Redactor.of(db_url_secrets(settings.url))
+        self._redact = Redactor.of(database_url_secrets(settings.url))
         self._queries = [
             _parse(role, sql, name) for role, sql in settings.queries.model_dump().items() if sql is not None
         ]

@@ -18,8 +18,9 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from sqlalchemy.pool import NullPool
 
 from retrain_sentinel.errors import ConfigError
+from retrain_sentinel.redaction import Redactor, redact_url
 from retrain_sentinel.sources.base import WatchFailure, first_line
-from retrain_sentinel.sources.failures import Redactor, mask_db_url, retry
+from retrain_sentinel.sources.failures import retry
 
 T = TypeVar("T")
 
@@ -65,7 +66,7 @@ def open_read_only(url: str, *, timeout: timedelta, label: str, timezone: str = 
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError) as exc:
-        raise ConfigError(f"{label}: not a database URL ({mask_db_url(url)})") from exc
+        raise ConfigError(f"{label}: not a database URL ({redact_url(url)})") from exc
     seconds = max(timeout.total_seconds(), 0.001)
     backend = parsed.get_backend_name()
     connect_args: dict[str, Any] = {}
@@ -78,7 +79,7 @@ def open_read_only(url: str, *, timeout: timedelta, label: str, timezone: str = 
     try:
         engine = create_engine(parsed, poolclass=NullPool, connect_args=connect_args)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
-        raise ConfigError(f"{label}: cannot use {mask_db_url(url)}: {first_line(str(exc))}") from exc
+        raise ConfigError(f"{label}: cannot use {redact_url(url)}: {first_line(str(exc))}") from exc
 
     @event.listens_for(engine, "connect")
     def _read_only(dbapi_connection: Any, _record: Any) -> None:
@@ -127,7 +128,7 @@ def describe_db_error(exc: BaseException, *, what: str, url: str, redact: Redact
         reason = first_line(str(exc).split("\n[SQL:")[0])
     else:
         reason = first_line(f"{type(exc).__name__}: {exc}")
-    return redact(f"{what} ({mask_db_url(url)}): {reason}")
+    return redact(f"{what} ({redact_url(url)}): {reason}")
 
 
 class ListParam:

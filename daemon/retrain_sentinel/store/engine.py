@@ -11,7 +11,6 @@ Every SQLAlchemy error is translated to ``StoreError`` here, with the URL's pass
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -21,6 +20,7 @@ from sqlalchemy.engine import URL, make_url
 
 from retrain_sentinel.errors import StoreError
 from retrain_sentinel.jsonsafe import dumps
+from retrain_sentinel.redaction import redact, redact_url
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -28,28 +28,17 @@ __all__ = [
     "describe",
     "make_engine",
     "mask_url",
-    "masked_text",
     "translate_errors",
 ]
 
 BUSY_TIMEOUT_MS = 30_000
 READ_ONLY = "retrain_sentinel_read_only"
 """Execution option marking a connection that only reads (SQLite then skips the write lock)."""
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-zA-Z][\w+.-]*://)(?P<user>[^:/@\s]*):(?P<password>[^@\s]*)@")
 
 
 def mask_url(url: str | URL) -> str:
-    """The URL with its password replaced by ``***`` (safe for logs and errors)."""
-    try:
-        parsed = make_url(url) if isinstance(url, str) else url
-    except exc.ArgumentError:
-        return masked_text(str(url))
-    return parsed.render_as_string(hide_password=True)
-
-
-def masked_text(text: str) -> str:
-    """``text`` with the password of every URL in it replaced by ``***``."""
-    return _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+    """The database URL as ``redaction`` shows it (password as ``***``)."""
+    return redact_url(url if isinstance(url, str) else url.render_as_string(hide_password=True))
 
 
 def _sqlite_tuning(engine: Engine) -> None:
@@ -91,7 +80,7 @@ def make_engine(url: str) -> Engine:
     try:
         engine = create_engine(parsed, **options)
     except (exc.ArgumentError, ImportError) as error:
-        raise StoreError(f"cannot use database {mask_url(parsed)!r}: {masked_text(str(error))}") from error
+        raise StoreError(f"cannot use database {mask_url(parsed)!r}: {redact(str(error))}") from error
     if backend == "sqlite":
         _sqlite_tuning(engine)
     return engine
@@ -101,7 +90,7 @@ def describe(error: BaseException) -> str:
     """A one-line cause without SQL parameters (they may hold report data) or passwords."""
     cause = getattr(error, "orig", None) or error
     first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
-    return masked_text(f"{type(cause).__name__}: {first}")
+    return redact(f"{type(cause).__name__}: {first}")
 
 
 @contextmanager

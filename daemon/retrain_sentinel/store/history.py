@@ -28,6 +28,7 @@ from retrain_sentinel.alerts.routes import ResolvedRoute
 from retrain_sentinel.alerts.rules import AlertRuleSettings, AlertState, Change, fingerprint, transition
 from retrain_sentinel.errors import StoreError
 from retrain_sentinel.evaluation import Evaluation, StoredEvaluation
+from retrain_sentinel.redaction import redact
 from retrain_sentinel.report import RetrainingReport
 from retrain_sentinel.snapshot import Snapshot
 from retrain_sentinel.store import lease as leases
@@ -497,7 +498,7 @@ class HistoryStore:
                 .values(
                     attempts=notifications.c.attempts + 1,
                     next_attempt_at=next_attempt_at,
-                    last_error=outbox.cut_urls(error)[:2000],
+                    last_error=redact(error)[:2000],
                     claimed_by=None,
                     claimed_until=None,
                 )
@@ -512,7 +513,7 @@ class HistoryStore:
         """Give up on rows (permanent failure or too old)."""
         values: dict[str, Any] = {
             "status": "dead",
-            "last_error": outbox.cut_urls(error)[:2000],
+            "last_error": redact(error)[:2000],
             "claimed_by": None,
             "claimed_until": None,
         }

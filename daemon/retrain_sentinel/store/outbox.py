@@ -12,7 +12,6 @@ statements, and serialising it makes superseding race-free.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -29,13 +28,11 @@ from retrain_sentinel.alerts.superseding import (
     track_of,
 )
 from retrain_sentinel.jsonsafe import jsonable
-from retrain_sentinel.redaction import redact_url
 from retrain_sentinel.store.records import OutboxRow
 from retrain_sentinel.store.schema import notifications
 
 __all__ = [
     "claim",
-    "cut_urls",
     "enqueue",
     "mark",
     "notification_from_payload",
@@ -44,12 +41,6 @@ __all__ = [
 ]
 
 _PG_CLAIM_LOCK = 0x52535F4F5554424F  # "RS_OUTBO"
-_URL = re.compile(r"\b[a-zA-Z][\w+.-]*://[^\s\"'<>]+")
-
-
-def cut_urls(text: str) -> str:
-    """Every URL in ``text`` cut to scheme and host: paths and queries of webhooks carry secrets."""
-    return _URL.sub(lambda m: redact_url(m[0]), text)
 
 
 def notification_to_payload(notification: Notification) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from retrain_sentinel.store.engine import mask_url
+from retrain_sentinel.redaction import redact_url
 
 __all__ = ["DEFAULT_DATABASE_URL", "DatabaseUrl", "RetentionSettings", "validate_database_url"]
 
@@ -23,7 +23,7 @@ def validate_database_url(value: str) -> str:
     """Accept ``sqlite:///…`` and ``postgresql[+psycopg]://…``; errors show the URL masked."""
     if not value.startswith(_SCHEMES):
         raise ValueError(
-            f"unsupported database URL {mask_url(value)!r}: use sqlite:///path.db or postgresql+psycopg://user@host/db"
+            f"unsupported database URL {redact_url(value)!r}: use sqlite:///path.db or postgresql+psycopg://user@host/db"
         )
     return value
 
