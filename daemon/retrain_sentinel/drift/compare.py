@@ -24,24 +24,17 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
 
 import numpy as np
 
 from .columns import (
-    MAX_DISTINCT_FOR_CATEGORICAL,
-    CategoryCounts,
     FloatArray,
     Kind,
-    NumericValues,
-    category_counts,
     column_names,
-    distinct_at_most,
     get_column,
-    is_numeric,
-    numeric_values,
     row_count,
 )
+from .corrections import CORRECTIONS, Correction, adjust
 from .errors import DriftInputError
 from .methods import (
     BINNED,
@@ -58,19 +51,13 @@ from .profile import (
     DEFAULT_BINS,
     DEFAULT_TOP_K,
     CategoricalProfile,
-    ColumnProfile,
     NumericProfile,
     Profile,
-    bin_counts,
-    categorical_profile,
-    numeric_profile,
-    quantile_edges,
     select_columns,
 )
 from .result import DriftResult, FeatureDrift
+from .sides import Side, align_categories, current_categories, current_numeric
 
-Correction = Literal["bonferroni", "benjamini-hochberg"]
-CORRECTIONS: tuple[str, ...] = ("bonferroni", "benjamini-hochberg")
 #: ``auto`` uses the small-sample tests up to this many reference values (Evidently's rule).
 SMALL_REFERENCE = 1000
 #: Below this many values in all, threads cost more than they save.
@@ -197,13 +184,15 @@ class _Column:
             outcome.reason = f"current values cannot be compared with the reference: {exc}"
         return outcome
 
-    def _reference_side(self) -> _Side:
+    def _reference_side(self) -> Side:
         given = self.options.kinds.get(self.name)
         if isinstance(self.reference, Profile):
-            return _Side.of_profile(self.reference[self.name], given)
-        return _Side.of_column(get_column(self.reference, self.name), given, self.options)
+            return Side.of_profile(self.reference[self.name], given)
+        return Side.of_column(
+            get_column(self.reference, self.name), given, bins=self.options.bins, top_k=self.options.top_k
+        )
 
-    def _resolve_method(self, kind: Kind, reference: _Side) -> str:
+    def _resolve_method(self, kind: Kind, reference: Side) -> str:
         method = self.options.method_for(self.name, kind)
         if method != "auto":
             return method
@@ -216,11 +205,11 @@ class _Column:
             return "z" if reference.category_count == 2 else "chisquare"
         return "jensenshannon"
 
-    def _numeric(self, reference: _Side, outcome: _Outcome) -> None:
-        assert isinstance(reference.profile, NumericProfile)  # noqa: S101 - _Side guarantees it
+    def _numeric(self, reference: Side, outcome: _Outcome) -> None:
+        assert isinstance(reference.profile, NumericProfile)  # noqa: S101 - Side guarantees it
         exact = METHODS[outcome.method].needs_data and reference.values is not None
         moments = outcome.method == "wasserstein" and not exact  # binned W1 needs the current range
-        current_profile, current_values = _current_numeric(
+        current_profile, current_values = current_numeric(
             self.current, self.name, reference.profile, exact=exact, moments=moments
         )
         outcome.current_size, outcome.current_missing = current_profile.count, current_profile.missing
@@ -251,9 +240,9 @@ class _Column:
                     True,
                 )
 
-    def _categorical(self, reference: _Side, outcome: _Outcome) -> None:
-        assert isinstance(reference.profile, CategoricalProfile)  # noqa: S101 - _Side guarantees it
-        counts = _current_categories(self.current, self.name)
+    def _categorical(self, reference: Side, outcome: _Outcome) -> None:
+        assert isinstance(reference.profile, CategoricalProfile)  # noqa: S101 - Side guarantees it
+        counts = current_categories(self.current, self.name)
         outcome.current_size, outcome.current_missing = int(counts.counts.sum()), counts.missing
         if _undecided_sizes(outcome):
             return
@@ -266,106 +255,6 @@ class _Column:
                 outcome.threshold = self.options.threshold_for(self.name, "chisquare")
             else:
                 outcome.reason = "the z-test needs a binary column; this one has more than two categories"
-
-
-@dataclass(frozen=True)
-class _Side:
-    """The reference side of one column: its profile, and its sorted values when they are at hand."""
-
-    kind: Kind
-    profile: ColumnProfile
-    values: NumericValues | None = None
-    profile_only: bool = False
-
-    @property
-    def size(self) -> int:
-        return self.profile.count
-
-    @property
-    def missing(self) -> int:
-        return self.profile.missing
-
-    @property
-    def category_count(self) -> int:
-        if isinstance(self.profile, CategoricalProfile):
-            return len(self.profile.categories) + (1 if self.profile.other else 0)
-        return 0
-
-    @classmethod
-    def of_profile(cls, profile: ColumnProfile, given: Kind | None) -> _Side:
-        if given is not None and given != profile.kind:
-            raise DriftInputError(f"the reference profile holds this column as {profile.kind}, not {given}")
-        return cls(profile.kind, profile, profile_only=True)
-
-    @classmethod
-    def of_column(cls, column: Any, given: Kind | None, options: _Options) -> _Side:
-        if given == "categorical" or (given is None and not is_numeric(column)):
-            return cls("categorical", categorical_profile(category_counts(column), options.top_k))
-        try:
-            values = numeric_values(column).sorted()
-        except (ValueError, TypeError) as exc:
-            raise DriftInputError(f"reference column holds values that are not numbers: {exc}") from exc
-        if given is None and distinct_at_most(values.values, MAX_DISTINCT_FOR_CATEGORICAL):
-            return cls("categorical", categorical_profile(category_counts(column), options.top_k))
-        profile = numeric_profile(values, quantile_edges(values.values, options.bins))
-        return cls("numeric", profile, values)
-
-
-def _current_numeric(
-    current: object, name: str, reference: NumericProfile, *, exact: bool, moments: bool
-) -> tuple[NumericProfile, NumericValues | None]:
-    """The current column binned on the reference's edges (and its sorted values for exact methods).
-
-    Moments cost a pass each over the data, so they are computed only when a method reads them;
-    otherwise they are left NaN in this internal profile, which is never returned to callers.
-    """
-    if isinstance(current, Profile):
-        profile = current[name]
-        if not isinstance(profile, NumericProfile) or not np.array_equal(profile.edges, reference.edges):
-            raise ValueError("the current profile was not binned on the reference's edges")
-        return profile, None
-    values = numeric_values(get_column(current, name))
-    if exact:
-        values = values.sorted()
-    if exact or moments:
-        return numeric_profile(values, reference.edges), values if exact else None
-    counts = bin_counts(values, reference.edges)
-    nan = math.nan
-    return NumericProfile(reference.edges, counts, values.missing, nan, nan, nan, nan), None
-
-
-def _current_categories(current: object, name: str) -> CategoryCounts:
-    if isinstance(current, Profile):
-        profile = current[name]
-        if not isinstance(profile, CategoricalProfile):
-            raise ValueError("the current profile holds this column as numeric")
-        labels = (*profile.categories, "\x00other")
-        counts = np.append(profile.counts, profile.other) if profile.other else profile.counts
-        return CategoryCounts(labels[: counts.size], counts.astype(np.int64), profile.missing)
-    return category_counts(get_column(current, name))
-
-
-def align_categories(
-    reference: CategoricalProfile, current: CategoryCounts, top_k: int = DEFAULT_TOP_K
-) -> tuple[FloatArray, FloatArray]:
-    """Both sides' counts on the same cells: the reference's categories, then ``other``.
-
-    When the reference kept all its categories, a category new in the current data gets its own
-    cell (up to ``top_k`` cells); otherwise it may hide in the reference's ``other``, so it goes there.
-    """
-    seen = current.as_dict()
-    ref_cells = [int(c) for c in reference.counts]
-    cur_cells = [seen.pop(label, 0) for label in reference.categories]
-    new = sorted(seen.items(), key=lambda item: (-item[1], item[0]))
-    if reference.other == 0:
-        room = max(top_k - len(ref_cells), 0)
-        for _, count in new[:room]:
-            ref_cells.append(0)
-            cur_cells.append(count)
-        new = new[room:]
-    ref_cells.append(reference.other)
-    cur_cells.append(sum(count for _, count in new))
-    return np.array(ref_cells, dtype=np.float64), np.array(cur_cells, dtype=np.float64)
 
 
 def _undecided_sizes(outcome: _Outcome) -> bool:
@@ -443,27 +332,12 @@ def _verdicts(outcomes: Sequence[_Outcome], correction: str | None) -> list[Feat
 
 
 def _adjusted_p_values(outcomes: Sequence[_Outcome], correction: str | None) -> dict[str, float]:
-    tested = [o for o in outcomes if o.reason is None and o.p_value is not None and math.isfinite(o.p_value)]
-    if correction is None or not tested:
-        return {}
-    p = np.array([o.p_value for o in tested], dtype=np.float64)
-    adjusted = bonferroni(p) if correction == "bonferroni" else benjamini_hochberg(p)
-    return {o.name: float(a) for o, a in zip(tested, adjusted, strict=True)}
-
-
-def bonferroni(p_values: FloatArray) -> FloatArray:
-    return np.asarray(np.minimum(p_values * p_values.size, 1.0), dtype=np.float64)
-
-
-def benjamini_hochberg(p_values: FloatArray) -> FloatArray:
-    """Step-up adjusted p-values (as ``scipy.stats.false_discovery_control`` gives them)."""
-    m = p_values.size
-    order = np.argsort(p_values)
-    scaled = p_values[order] * m / np.arange(1, m + 1)
-    monotone = np.minimum.accumulate(scaled[::-1])[::-1]
-    adjusted = np.empty(m, dtype=np.float64)
-    adjusted[order] = np.minimum(monotone, 1.0)
-    return adjusted
+    tested = {
+        o.name: o.p_value
+        for o in outcomes
+        if o.reason is None and o.p_value is not None and math.isfinite(o.p_value)
+    }
+    return adjust(tested, correction)
 
 
 def _check_methods(method: str | Mapping[str, str]) -> None:
