@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine
 
-from retrain_sentinel.sources.experiment_db_schema import create_schemas
+from retrain_sentinel.sources.sql.schema import create_schemas
 
 __all__ = ["DEMO_MODELS", "DemoModel", "write_demo"]
 

@@ -34,7 +34,7 @@ METRICS = ("accuracy", "val/loss", "drift/js_divergence", "data/num_samples")
 
 
 def _fixture_module() -> object:
-    path = Path(__file__).resolve().parents[1] / "sources" / "experiment_db_fixture.py"
+    path = Path(__file__).resolve().parents[1] / "sources" / "sql" / "experiment_db_fixture.py"
     spec = importlib.util.spec_from_file_location("experiment_db_fixture", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -3,10 +3,17 @@ named queries), ``mlflow`` (REST API) and ``files`` (data files, drift computed 
 
 The daemon builds a ``WatchQuery`` per watch from the config, groups a batch by source and calls
 ``Source.read(watches, now)``; every watch gets a ``Snapshot`` or a ``SourceError``.
+
+``build_source`` / ``build_sources`` resolve on first use (PEP 562): the catalog imports every
+source (SQLAlchemy, requests), and loading the settings, which imports this package first, must not.
 """
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from retrain_sentinel.sources.base import Source, SourceResult, WatchQuery
-from retrain_sentinel.sources.catalog import build_source, build_sources
 from retrain_sentinel.sources.settings import (
     AliasBaseline,
     BaselineSelector,
@@ -28,6 +35,11 @@ from retrain_sentinel.sources.settings import (
     TaskRun,
     VersionBaseline,
 )
+
+if TYPE_CHECKING:
+    from retrain_sentinel.sources.catalog import build_source, build_sources
+
+_LAZY = {"build_source", "build_sources"}
 
 __all__ = [
     "AliasBaseline",
@@ -55,3 +67,15 @@ __all__ = [
     "build_source",
     "build_sources",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module("retrain_sentinel.sources.catalog"), name)
+    globals()[name] = value  # resolve once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from retrain_sentinel.sources.base import Source
-from retrain_sentinel.sources.experiment_db import ExperimentDbSource
 from retrain_sentinel.sources.mlflow import MlflowSource
-from retrain_sentinel.sources.queries import QueriesSource
 from retrain_sentinel.sources.settings import (
     FilesSourceSettings,
     MlflowSourceSettings,
@@ -15,6 +13,8 @@ from retrain_sentinel.sources.settings import (
     SqlLayoutSettings,
     SqlQueriesSettings,
 )
+from retrain_sentinel.sources.sql.experiment_db import ExperimentDbSource
+from retrain_sentinel.sources.sql.queries import QueriesSource
 
 __all__ = ["build_source", "build_sources"]
 

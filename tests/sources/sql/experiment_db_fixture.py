@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from retrain_sentinel.sources.experiment_db_schema import create_schemas
+from retrain_sentinel.sources.sql.schema import create_schemas
 
 __all__ = ["Lab", "bulk_fill", "create_schemas", "stamp"]
 

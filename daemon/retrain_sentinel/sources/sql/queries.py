@@ -33,7 +33,8 @@ from retrain_sentinel.sources.base import (
     to_number,
 )
 from retrain_sentinel.sources.settings import SqlQueriesSettings
-from retrain_sentinel.sources.sql import describe_db_error, open_read_only, retry_db, to_utc
+from retrain_sentinel.sources.sql.engine import describe_db_error, open_read_only, retry_db
+from retrain_sentinel.sources.sql.times import to_utc
 
 __all__ = ["SNAPSHOT_COLUMNS", "QueriesSource"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import timedelta
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine, bindparam, create_engine, event, text
@@ -19,7 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from retrain_sentinel.errors import ConfigError
 from retrain_sentinel.redaction import Redactor, redact_url
-from retrain_sentinel.sources.base import WatchFailure, first_line
+from retrain_sentinel.sources.base import first_line
 from retrain_sentinel.sources.failures import retry
 
 T = TypeVar("T")
@@ -33,7 +33,7 @@ class _RetrySettings(Protocol):
     def retry_delay(self) -> timedelta: ...
 
 
-__all__ = ["ListParam", "describe_db_error", "is_transient_db_error", "open_read_only", "retry_db", "to_utc"]
+__all__ = ["ListParam", "describe_db_error", "is_transient_db_error", "open_read_only", "retry_db"]
 
 _TRANSIENT_HINTS = (
     "database is locked",
@@ -159,26 +159,3 @@ class ListParam:
         if self.dialect not in ("sqlite", "postgresql"):
             statement = statement.bindparams(*(bindparam(n, expanding=True) for n in names))
         return statement
-
-
-def to_utc(value: object, zone: tzinfo, what: str = "time") -> datetime | None:
-    """A database time as aware UTC; naive values are read in the source's timezone.
-
-    Accepts datetimes and ISO-like text (``YYYY-MM-DD HH:MM:SS[.ffffff]``); ``None`` stays ``None``.
-    Anything else fails the watch (``WatchFailure``): an unreadable training time must not look
-    like a missing one.
-    """
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        try:
-            moment = datetime.fromisoformat(str(value).strip())
-        except ValueError:
-            raise WatchFailure(f"{what} is not a time: {str(value)[:40]!r}") from None
-    if moment.tzinfo is None:
-        if zone is UTC:
-            return moment.replace(tzinfo=UTC)
-        moment = moment.replace(tzinfo=zone)
-    return moment.astimezone(UTC)
