@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from retrain_sentinel.store import HistoryStore
 from retrain_sentinel.store.testing import T0, evaluation, routes
@@ -84,3 +84,46 @@ def test_failed_rows_wait_for_their_next_attempt(store: HistoryStore) -> None:
     (again,) = store.claim_due(T0 + timedelta(seconds=30), "a", claim_for=CLAIM).rows
     assert again.attempts == 1
     assert again.last_error == "HTTP 503 from https://hooks.slack.com"
+
+
+def test_mark_failed_leaves_rows_another_dispatcher_claimed(store: HistoryStore) -> None:
+    store.record([evaluation("triggered", T0)], now=T0, routes=SLACK)
+    (row,) = store.claim_due(T0, "a", claim_for=CLAIM).rows
+    assert store.mark_failed([row.id], "b", T0 + H, "HTTP 500") == 0
+    (untouched,) = store.outbox()
+    assert untouched.claimed_by == "a" and untouched.attempts == 0 and untouched.last_error is None
+    assert store.mark_failed([row.id], "a", T0 + H, "HTTP 500") == 1
+    (failed,) = store.outbox()
+    assert failed.claimed_by is None and failed.claimed_until is None and failed.status == "pending"
+    assert failed.attempts == 1 and failed.next_attempt_at == T0 + H and failed.last_error == "HTTP 500"
+
+
+def test_mark_failed_leaves_rows_no_longer_pending(store: HistoryStore) -> None:
+    store.record([evaluation("triggered", T0)], now=T0, routes=SLACK)
+    (row,) = store.claim_due(T0, "a", claim_for=CLAIM).rows
+    store.mark_sent([row.id], T0)
+    assert store.mark_failed([row.id], "a", T0 + H, "HTTP 500") == 0
+    (sent,) = store.outbox()
+    assert sent.status == "sent" and sent.attempts == 0 and sent.last_error is None
+
+
+def test_pending_summary_counts_waiting_notifications_and_dates_the_oldest(store: HistoryStore) -> None:
+    assert store.pending_summary() == (0, None)
+    store.record([evaluation("triggered", T0)], now=T0, routes=SLACK)
+    store.record([evaluation("ok", T0 + H)], now=T0 + H, routes=SLACK)
+    count, oldest = store.pending_summary()
+    assert count == 2 and oldest == T0 and oldest.tzinfo == UTC
+    store.mark_sent([store.outbox()[0].id], T0 + H)
+    assert store.pending_summary() == (1, T0 + H)
+
+
+def test_purge_keeps_the_delivered_firing_of_an_alert_still_firing(store: HistoryStore) -> None:
+    hook = {"churn": routes("hook", kinds={"hook": "webhook"})}  # webhooks never repeat by default
+    store.record([evaluation("triggered", T0)], now=T0, routes=hook)
+    (firing,) = store.claim_due(T0, "a", claim_for=timedelta(minutes=2)).rows
+    store.mark_sent([firing.id], T0)
+    later = T0 + 100 * 24 * H
+    store.purge(later - 90 * 24 * H)
+    store.record([evaluation("ok", later)], now=later, routes=hook)
+    (resolved,) = store.claim_due(later, "a", claim_for=timedelta(minutes=2)).rows
+    assert resolved.kind == "resolved"

@@ -10,19 +10,16 @@ Public surface (everything else is private to the package)::
                                           migrations (``retrain-sentinel db upgrade|current``)
     DatabaseNewerThanCode, SchemaOutdated StoreError subclasses for "refuse to start"
     RetentionSettings, DatabaseUrl, DEFAULT_DATABASE_URL, mask_url
+
+The store, the migrations and ``mask_url`` resolve on first use (PEP 562): they import SQLAlchemy
+and Alembic, and loading the settings, which imports this package for ``store.settings``, must not.
 """
 
-from retrain_sentinel.store.engine import mask_url
-from retrain_sentinel.store.history import HistoryStore
-from retrain_sentinel.store.migrate import (
-    DatabaseNewerThanCode,
-    SchemaOutdated,
-    current,
-    head,
-    open_store,
-    require_current,
-    upgrade,
-)
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from retrain_sentinel.store.records import (
     ClaimResult,
     LeaseInfo,
@@ -33,6 +30,28 @@ from retrain_sentinel.store.records import (
     Silence,
 )
 from retrain_sentinel.store.settings import DEFAULT_DATABASE_URL, DatabaseUrl, RetentionSettings
+
+if TYPE_CHECKING:
+    from retrain_sentinel.store.engine import mask_url
+    from retrain_sentinel.store.history import HistoryStore
+    from retrain_sentinel.store.migrate import (
+        DatabaseNewerThanCode,
+        SchemaOutdated,
+        current,
+        head,
+        open_store,
+        require_current,
+        upgrade,
+    )
+
+_LAZY = {
+    "mask_url": "retrain_sentinel.store.engine",
+    "HistoryStore": "retrain_sentinel.store.history",
+    **dict.fromkeys(
+        ("DatabaseNewerThanCode", "SchemaOutdated", "current", "head", "open_store", "require_current", "upgrade"),
+        "retrain_sentinel.store.migrate",
+    ),
+}
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
@@ -55,3 +74,16 @@ __all__ = [
     "require_current",
     "upgrade",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # resolve once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -8,6 +8,10 @@ decides it, purely, and this module only reads the rows it needs and writes its 
 Claims are taken one dispatcher at a time (an advisory lock on PostgreSQL with ``FOR UPDATE SKIP
 LOCKED`` on the candidates, the ``BEGIN IMMEDIATE`` write lock on SQLite): claiming is a few short
 statements, and serialising it makes superseding race-free.
+
+Delivery marks its rows with ``mark`` (only rows still pending, and still claimed by the dispatcher
+when it names itself); a retention ``purge`` removes finished rows, except the sent rows of an
+episode still open.
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, insert, or_, select, text, update
+from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, text, update
 
-from retrain_sentinel.alerts.notification import Notification, TransitionKind
+from retrain_sentinel.alerts.notification import Notification
 from retrain_sentinel.alerts.superseding import (
     CLOSING_KINDS,
     OPENING_KINDS,
@@ -27,7 +31,7 @@ from retrain_sentinel.alerts.superseding import (
     plan_key,
     track_of,
 )
-from retrain_sentinel.jsonsafe import jsonable
+from retrain_sentinel.store.alert_states import open_episodes
 from retrain_sentinel.store.records import OutboxRow
 from retrain_sentinel.store.schema import notifications
 
@@ -35,51 +39,13 @@ __all__ = [
     "claim",
     "enqueue",
     "mark",
-    "notification_from_payload",
-    "notification_to_payload",
+    "pending_summary",
+    "purge",
+    "read_rows",
     "row_to_outbox",
 ]
 
 _PG_CLAIM_LOCK = 0x52535F4F5554424F  # "RS_OUTBO"
-
-
-def notification_to_payload(notification: Notification) -> dict[str, Any]:
-    """The stored form of a notification: its values only; channel *names*, never URLs or secrets."""
-    payload: dict[str, Any] = jsonable(
-        {
-            "id": notification.id,
-            "model": notification.watch,
-            "channel": notification.channel,
-            "kind": notification.kind,
-            "severity": notification.severity,
-            "created_at": notification.created_at,
-            "reason": notification.reason,
-            "report": notification.report,
-            "model_version": notification.model_version,
-            "error": notification.error,
-            "link": notification.link,
-            "metadata": notification.metadata,
-        }
-    )
-    return payload
-
-
-def notification_from_payload(payload: Mapping[str, Any]) -> Notification:
-    kind: TransitionKind = payload["kind"]
-    return Notification(
-        id=payload["id"],
-        watch=payload["model"],
-        channel=payload["channel"],
-        kind=kind,
-        severity=payload["severity"],
-        created_at=datetime.fromisoformat(payload["created_at"]),
-        reason=payload["reason"],
-        report=payload.get("report"),
-        model_version=payload.get("model_version"),
-        error=payload.get("error"),
-        link=payload.get("link"),
-        metadata=dict(payload.get("metadata") or {}),
-    )
 
 
 def row_to_outbox(row: Row[Any]) -> OutboxRow:
@@ -90,7 +56,7 @@ def row_to_outbox(row: Row[Any]) -> OutboxRow:
         kind=row.kind,
         severity=row.severity,
         episode=row.episode,
-        notification=notification_from_payload(row.payload),
+        notification=Notification.from_payload(row.payload),
         status=row.status,
         attempts=row.attempts,
         next_attempt_at=row.next_attempt_at,
@@ -116,7 +82,7 @@ def enqueue(connection: Connection, items: Sequence[tuple[Notification, str | No
             "kind": n.kind,
             "severity": n.severity,
             "episode": n.metadata.get("episode"),
-            "payload": notification_to_payload(n),
+            "payload": n.to_payload(),
             "status": "pending",
             "attempts": 0,
             "next_attempt_at": now,
@@ -251,3 +217,41 @@ def mark(
         conditions.append(notifications.c.claimed_by == holder)
     result = connection.execute(update(notifications).where(and_(*conditions)).values(**values))
     return result.rowcount
+
+
+def read_rows(connection: Connection, model: str | None, status: str | None) -> list[OutboxRow]:
+    """Rows oldest first, of one model and one status or all (for the CLI, metrics and tests)."""
+    query = select(notifications).order_by(notifications.c.created_at, notifications.c.position)
+    if model is not None:
+        query = query.where(notifications.c.model == model)
+    if status is not None:
+        query = query.where(notifications.c.status == status)
+    return [row_to_outbox(r) for r in connection.execute(query)]
+
+
+def pending_summary(connection: Connection) -> tuple[int, datetime | None]:
+    """How many rows wait for delivery, and when the oldest was queued."""
+    query = select(func.count(), func.min(notifications.c.created_at)).where(
+        notifications.c.status == "pending"
+    )
+    count, oldest = connection.execute(query).one()
+    return int(count), oldest
+
+
+def purge(connection: Connection, older_than: datetime) -> int:
+    """Delete finished rows queued before ``older_than``; returns how many.
+
+    Sent rows of an episode still open (firing or broken) stay, however old: they are what lets its
+    ``resolved`` / ``recovered`` through (only routes whose firing was delivered).
+    """
+    done = and_(
+        notifications.c.status.in_(("sent", "superseded", "dead")),
+        or_(
+            notifications.c.status != "sent",
+            notifications.c.episode.is_(None),
+            notifications.c.episode.not_in(open_episodes()),
+        ),
+    )
+    return connection.execute(
+        delete(notifications).where(done, notifications.c.created_at < older_than)
+    ).rowcount
