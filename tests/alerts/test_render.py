@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
+
 from retrain_sentinel.alerts.render import (
     describe,
     group_title,
@@ -10,6 +14,7 @@ from retrain_sentinel.alerts.render import (
     summary_line,
     top_features,
 )
+from retrain_sentinel.report import RetrainingReport
 
 from .factories import NOW, drift_report, message, notification
 
@@ -17,7 +22,7 @@ from .factories import NOW, drift_report, message, notification
 def test_describe_names_model_version_transition_verdict_and_severity() -> None:
     view = describe(notification("churn", kind="firing", severity="critical"))
 
-    assert (view.model, view.version, view.kind, view.severity) == ("churn", "3", "firing", "critical")
+    assert (view.watch, view.version, view.kind, view.severity) == ("churn", "3", "firing", "critical")
     assert view.verdict == "retraining recommended"
     assert view.why == "fired for 2 consecutive evaluations"
     assert summary_line(view) == "🔴 FIRING [critical] churn (version 3): retraining recommended"
@@ -38,9 +43,13 @@ def test_top_features_come_from_per_feature_drift_metrics_highest_first() -> Non
 
 
 def test_top_features_read_a_drift_result_in_the_metadata() -> None:
-    report = {
-        "trigger_details": [],
-        "metadata": {
+    report = RetrainingReport(
+        triggered=True,
+        trigger_details=[],
+        recommendations=[],
+        severity="warning",
+        timestamp=NOW,
+        metadata={
             "drift": {
                 "features": [
                     {"feature": "age", "method": "psi", "score": 0.4, "drifted": True},
@@ -49,7 +58,7 @@ def test_top_features_read_a_drift_result_in_the_metadata() -> None:
                 ]
             }
         },
-    }
+    )
 
     features = top_features(report, {})
 
@@ -57,7 +66,8 @@ def test_top_features_read_a_drift_result_in_the_metadata() -> None:
 
 
 def test_broken_shows_the_error_and_no_report() -> None:
-    view = describe(notification("churn", kind="broken", report={}, error="source 'lab': connection refused"))
+    broken = notification("churn", kind="broken", error="source 'lab': connection refused")
+    view = describe(replace(broken, report=None))
 
     assert view.verdict == "evaluations are failing"
     assert view.error == "source 'lab': connection refused"
@@ -65,12 +75,34 @@ def test_broken_shows_the_error_and_no_report() -> None:
 
 
 def test_resolved_says_why() -> None:
-    report = {**drift_report(), "triggered": False, "metadata": {"decision": "not_fired"}}
+    report = replace(drift_report(), triggered=False, metadata={"decision": "not_fired"})
     view = describe(notification(kind="resolved", reason="new baseline version 4", report=report))
 
     assert view.headline == "Resolved"
     assert view.why == "new baseline version 4"
     assert view.verdict == "no action needed"
+
+
+@pytest.mark.parametrize(
+    ("decision", "verdict"),
+    [
+        ("fired", "retraining recommended"),
+        ("not_fired", "no action needed"),
+        ("undecided", "could not decide"),
+    ],
+)
+def test_the_verdict_is_the_reports_own_decision(decision: str, verdict: str) -> None:
+    report = replace(drift_report(), metadata={"decision": decision})
+
+    assert describe(notification(kind="changed", report=report)).verdict == verdict
+
+
+def test_a_report_without_a_recorded_decision_says_what_its_flag_says() -> None:
+    fired = replace(drift_report(), metadata={})
+    quiet = replace(drift_report(), triggered=False, metadata=None)
+
+    assert describe(notification(report=fired)).verdict == "retraining recommended"
+    assert describe(notification(report=quiet)).verdict == "no action needed"
 
 
 def test_link_template_is_filled_with_quoted_values() -> None:
@@ -91,7 +123,7 @@ def test_user_text_becomes_one_printable_line() -> None:
     assert one_line("x\r\nBcc: evil@x\x1b[31m\u2028y") == "x Bcc: evil@x [31m y"
     assert one_line("a" * 10, limit=5) == "aaaa…"
     view = describe(notification("evil\nmodel", reason="because\r\nreasons"))
-    assert view.model == "evil model" and view.why == "because reasons"
+    assert view.watch == "evil model" and view.why == "because reasons"
 
 
 def test_group_text_has_a_title_and_every_alert() -> None:

@@ -11,6 +11,7 @@ import pytest
 from retrain_sentinel.alerts.routes import ResolvedRoute
 from retrain_sentinel.alerts.rules import AlertRuleSettings, AlertState, Transition, transition
 from retrain_sentinel.evaluation import Evaluation
+from retrain_sentinel.report import RetrainingReport
 from retrain_sentinel.store.testing import T0, evaluation, routes
 
 H = timedelta(hours=1)
@@ -158,7 +159,8 @@ def test_notifications_carry_the_report_reason_and_episode() -> None:
     run = Run(AlertRuleSettings(), routes("ml-team"))
     (firing,) = run.step(evaluation("triggered", T0)).notifications
     (resolved,) = run.step(evaluation("ok", T0 + H)).notifications
-    assert firing.report is not None and firing.fired_triggers == ["drift"]
+    assert isinstance(firing.report, RetrainingReport) and firing.report.decision == "fired"
+    assert firing.fired_triggers == ["drift"]
     assert firing.model_version == "3" and firing.severity == "warning"
     assert firing.created_at == T0
     assert firing.metadata["episode"] == resolved.metadata["episode"] is not None

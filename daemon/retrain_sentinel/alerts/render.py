@@ -1,8 +1,9 @@
 """What an alert says, before any medium shapes it.
 
-``describe`` turns a ``Notification`` into an ``AlertView``: model, version, transition, verdict,
+``describe`` turns a ``Notification`` into an ``AlertView``: watch, version, transition, verdict,
 severity, the fired triggers' reasons with their numbers, the most drifted features and a link. The
 channels only lay that out (Slack blocks, HTML, plain text), so every medium says the same thing.
+The verdict is the report's own ``decision``; it is not worked out again here.
 
 User-provided text (model names, reasons, feature names) is made single-line and printable here:
 a name cannot move a terminal's cursor, add an e-mail header line or fake a second alert. Each
@@ -20,6 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from retrain_sentinel.alerts.notification import Message, Notification
+from retrain_sentinel.report import RetrainingReport
 from retrain_sentinel.verdict import finite_number
 
 __all__ = [
@@ -70,7 +72,7 @@ class AlertView:
     """One notification as every medium shows it; all text is single-line and printable."""
 
     id: str
-    model: str
+    watch: str
     version: str | None
     kind: str
     severity: str
@@ -93,8 +95,8 @@ class AlertView:
         return KIND_LABELS.get(self.kind, ("•", self.kind.upper(), self.kind))[1]
 
     @property
-    def model_and_version(self) -> str:
-        return f"{self.model} (version {self.version})" if self.version else self.model
+    def watch_and_version(self) -> str:
+        return f"{self.watch} (version {self.version})" if self.version else self.watch
 
 
 def one_line(text: Any, limit: int | None = None) -> str:
@@ -143,13 +145,12 @@ def _features_from_metrics(metrics: Mapping[str, Any]) -> list[FeatureScore]:
 
 
 def top_features(
-    report: Mapping[str, Any] | None, extra: Mapping[str, Any], limit: int = MAX_FEATURES
+    report: RetrainingReport | None, extra: Mapping[str, Any], limit: int = MAX_FEATURES
 ) -> list[FeatureScore]:
     """The most drifted features the report (or the notification's metadata) tells of, highest first."""
-    if not report and not extra:
+    if report is None and not extra:
         return []
-    report = report or {}
-    metadata = report.get("metadata") or {}
+    metadata = (report.metadata if report is not None else None) or {}
     candidates: list[FeatureScore] = []
     for source in (metadata, extra):
         drift = source.get("drift")
@@ -158,9 +159,8 @@ def top_features(
         metrics = source.get("drift_metrics")
         if isinstance(metrics, Mapping):
             candidates += _features_from_metrics(metrics)
-    for detail in report.get("trigger_details") or []:
-        if isinstance(detail, Mapping) and isinstance(detail.get("metrics"), Mapping):
-            candidates += _features_from_metrics(detail["metrics"])
+    for detail in report.trigger_details if report is not None else []:
+        candidates += _features_from_metrics(detail.metrics)
     best: dict[str, FeatureScore] = {}
     for item in candidates:
         if item.name not in best or item.score > best[item.name].score:
@@ -188,7 +188,8 @@ def build_link(template: str | None, notification: Notification, version: str | 
 def _version(notification: Notification) -> str | None:
     if notification.model_version:
         return str(notification.model_version)
-    metadata = (notification.report or {}).get("metadata") or {}
+    report = notification.report
+    metadata = (report.metadata if report is not None else None) or {}
     for source in (metadata, metadata.get("provenance") or {}):
         value = source.get("model_version") if isinstance(source, Mapping) else None
         if value:
@@ -204,18 +205,12 @@ def _verdict(notification: Notification) -> str:
         return "evaluations work again"
     if report is None:
         return "no report"
-    metadata = report.get("metadata") or {}
-    decision = metadata.get("decision") or ("fired" if report.get("triggered") else "not_fired")
-    return _VERDICTS.get(str(decision), one_line(decision))
+    return _VERDICTS.get(report.decision, one_line(report.decision))
 
 
-def _reasons(report: Mapping[str, Any] | None) -> tuple[str, ...]:
-    details = [d for d in (report or {}).get("trigger_details") or [] if isinstance(d, Mapping)]
-    return tuple(
-        one_line(f"{d.get('trigger_name', '?')}: {d.get('reason', '')}")
-        for d in details
-        if d.get("triggered")
-    )
+def _reasons(report: RetrainingReport | None) -> tuple[str, ...]:
+    details = report.trigger_details if report is not None else []
+    return tuple(one_line(f"{d.trigger_name}: {d.reason}") for d in details if d.triggered)
 
 
 def describe(notification: Notification, *, link_template: str | None = None) -> AlertView:
@@ -224,7 +219,7 @@ def describe(notification: Notification, *, link_template: str | None = None) ->
     headline = KIND_LABELS.get(notification.kind, ("", "", notification.kind))[2]
     return AlertView(
         id=one_line(notification.id),
-        model=one_line(notification.watch),
+        watch=one_line(notification.watch),
         version=one_line(version) if version else None,
         kind=notification.kind,
         severity=one_line(notification.severity),
@@ -259,7 +254,7 @@ def group_title(message: Message) -> str:
 
 def summary_line(view: AlertView) -> str:
     """``🔴 FIRING [critical] churn (version 3): retraining recommended``."""
-    return f"{view.emoji} {view.label} [{view.severity}] {view.model_and_version}: {view.verdict}"
+    return f"{view.emoji} {view.label} [{view.severity}] {view.watch_and_version}: {view.verdict}"
 
 
 def feature_text(feature: FeatureScore) -> str:

@@ -234,7 +234,6 @@ class _Outbox:
     items: list[Notification] = field(default_factory=list)
 
     def add(self, route: ResolvedRoute, change: Change, severity: str, episode: str | None) -> None:
-        report = self.evaluation.report
         metadata: dict[str, Any] = {"rule": change.rule, "track": track_of(change.kind), "episode": episode}
         self.items.append(
             Notification(
@@ -245,7 +244,7 @@ class _Outbox:
                 severity=severity,
                 created_at=self.now,
                 reason=change.reason,
-                report=report.to_dict() if report is not None else None,
+                report=self.evaluation.report,
                 model_version=self.evaluation.baseline_version,
                 error=self.evaluation.error,
                 metadata=metadata,

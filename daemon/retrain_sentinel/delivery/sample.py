@@ -10,6 +10,8 @@ from datetime import datetime
 
 from retrain_sentinel.alerts.notification import Message, Notification
 from retrain_sentinel.delivery.channels.base import Channel
+from retrain_sentinel.report import RetrainingReport
+from retrain_sentinel.verdict import TriggerDetail
 
 __all__ = ["SAMPLE_MODEL", "sample_message", "send_test_alert"]
 
@@ -19,28 +21,25 @@ SAMPLE_MODEL = "retrain-sentinel-test"
 def sample_message(channel: str, now: datetime) -> Message:
     """A one-notification message with a realistic report; its id is new at each second."""
     message_id = f"test-alert-{channel}-{int(now.timestamp())}"
-    report = {
-        "triggered": True,
-        "severity": "warning",
-        "timestamp": now.isoformat(),
-        "trigger_details": [
-            {
-                "trigger_name": "drift_trigger",
-                "triggered": True,
-                "severity": "warning",
-                "reason": "Drift js_divergence = 0.18 exceeds threshold 0.15",
-                "metrics": {"js_divergence": 0.18, "age/psi": 0.31, "income/psi": 0.22},
-                "threshold": 0.15,
-                "actual_value": 0.18,
-                "undecided": False,
-                "kind": "drift",
-            }
+    report = RetrainingReport(
+        triggered=True,
+        trigger_details=[
+            TriggerDetail(
+                trigger_name="drift_trigger",
+                triggered=True,
+                severity="warning",
+                reason="Drift js_divergence = 0.18 exceeds threshold 0.15",
+                metrics={"js_divergence": 0.18, "age/psi": 0.31, "income/psi": 0.22},
+                threshold=0.15,
+                actual_value=0.18,
+                kind="drift",
+            )
         ],
-        "recommendations": [
-            "This is a test alert sent by `retrain-sentinel test-alert`: no action needed.",
-        ],
-        "metadata": {"model": SAMPLE_MODEL, "decision": "fired", "test": True},
-    }
+        recommendations=["This is a test alert sent by `retrain-sentinel test-alert`: no action needed."],
+        severity="warning",
+        timestamp=now,
+        metadata={"model": SAMPLE_MODEL, "decision": "fired", "test": True},
+    )
     notification = Notification(
         id=message_id,
         watch=SAMPLE_MODEL,

@@ -24,6 +24,8 @@ from retrain_sentinel.delivery.channels.slack import (
 )
 from retrain_sentinel.delivery.settings import SlackChannelSettings
 from retrain_sentinel.errors import DeliveryError
+from retrain_sentinel.report import RetrainingReport
+from retrain_sentinel.verdict import TriggerDetail
 
 HOOK_PATH = "/services/T000/B000/XXXXSLACKTOKEN"
 
@@ -74,21 +76,16 @@ def test_delivers_blocks_and_a_text_fallback(httpserver: HTTPServer, slack: Slac
 def test_user_text_arrives_escaped(httpserver: HTTPServer, slack: SlackChannel) -> None:
     httpserver.expect_request(HOOK_PATH).respond_with_data("ok")
     evil = "<!channel> & <b>x</b>"
-    report = {
-        "triggered": True,
-        "severity": "critical",
-        "trigger_details": [
-            {
-                "trigger_name": "<@U123>",
-                "triggered": True,
-                "severity": "critical",
-                "reason": "<https://evil|click> & more",
-                "metrics": {"<!here>/psi": 0.9},
-            },
+    report = RetrainingReport(
+        triggered=True,
+        severity="critical",
+        timestamp=NOW,
+        trigger_details=[
+            TriggerDetail("<@U123>", True, "critical", "<https://evil|click> & more", {"<!here>/psi": 0.9}),
         ],
-        "recommendations": ["<!everyone>"],
-        "metadata": {"decision": "fired"},
-    }
+        recommendations=["<!everyone>"],
+        metadata={"decision": "fired"},
+    )
 
     slack.send(message(notification(evil, report=report)))
 
@@ -137,22 +134,15 @@ def test_a_group_of_60_models_stays_within_slack_limits(httpserver: HTTPServer, 
 
 
 def test_long_texts_are_cut_with_and_n_more() -> None:
-    reasons = [
-        {
-            "trigger_name": f"t{i}",
-            "triggered": True,
-            "severity": "warning",
-            "reason": "r" * 400,
-            "metrics": {},
-        }
-        for i in range(20)
-    ]
-    report = {
-        "triggered": True,
-        "severity": "warning",
-        "trigger_details": reasons,
-        "metadata": {"decision": "fired"},
-    }
+    reasons = [TriggerDetail(f"t{i}", True, "warning", "r" * 400) for i in range(20)]
+    report = RetrainingReport(
+        triggered=True,
+        severity="warning",
+        timestamp=NOW,
+        trigger_details=reasons,
+        recommendations=[],
+        metadata={"decision": "fired"},
+    )
 
     payload = slack_payload(message(notification("m" * 5000, report=report)))
 

@@ -62,12 +62,12 @@ def subject_for(message: Message, views: Sequence[AlertView], prefix: str) -> st
     """``[prefix] [CRITICAL] Retraining recommended: churn`` or ``… 5 alerts: a, b, c and 2 more``."""
     severity = one_line(message.severity).upper()
     if message.is_group:
-        names = [v.model for v in views]
+        names = [v.watch for v in views]
         shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
         text = f"{prefix} [{severity}] {len(names)} alerts: {shown}"
     else:
         view = views[0]
-        text = f"{prefix} [{severity}] {view.headline}: {view.model_and_version}"
+        text = f"{prefix} [{severity}] {view.headline}: {view.watch_and_version}"
     return one_line(text, MAX_SUBJECT)
 
 

@@ -99,7 +99,7 @@ def _bullets(title: str, items: Sequence[str]) -> list[str]:
 
 def _single_blocks(view: AlertView) -> list[dict[str, Any]]:
     """One alert: header, what and why, reasons, features, recommendations, id and link."""
-    lines = [f"*{escape(view.model_and_version)}*: {escape(view.verdict)}"]
+    lines = [f"*{escape(view.watch_and_version)}*: {escape(view.verdict)}"]
     if view.why:
         lines.append(f"_{escape(view.why)}_")
     if view.error:
@@ -138,7 +138,7 @@ def _group_blocks(message: Message, views: Sequence[AlertView]) -> list[dict[str
     shown = views if len(views) <= room else views[: room - 1]
     blocks += [_group_item(v) for v in shown]
     if len(shown) < len(views):
-        more = ", ".join(v.model for v in views[len(shown) :])
+        more = ", ".join(v.watch for v in views[len(shown) :])
         text = cut(f"…and {len(views) - len(shown)} more: {escape(more)}", MAX_SECTION)
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": text}]})
     return blocks
@@ -147,8 +147,8 @@ def _group_blocks(message: Message, views: Sequence[AlertView]) -> list[dict[str
 def _fallback(message: Message, views: Sequence[AlertView]) -> str:
     if not message.is_group:
         return cut(escape(summary_line(views[0])), MAX_FALLBACK)
-    models = ", ".join(v.model for v in views)
-    return cut(escape(f"Retrain Sentinel: {group_title(message)}: {models}"), MAX_FALLBACK)
+    watches = ", ".join(v.watch for v in views)
+    return cut(escape(f"Retrain Sentinel: {group_title(message)}: {watches}"), MAX_FALLBACK)
 
 
 def slack_payload(message: Message, *, link_template: str | None = None) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """A signed JSON POST to any receiver — how a retraining pipeline gets started.
 
 One request per ``Message`` as given. The body is serialised once and those exact bytes are both
-signed and sent (``X-Sentinel-Signature``, see ``alerts/signature.py``); ``Idempotency-Key`` carries
+signed and sent (``X-Sentinel-Signature``, see ``delivery/signature.py``); ``Idempotency-Key`` carries
 the message id, so a receiver can drop the duplicate that at-least-once delivery may produce.
 
 Body (``schema`` versioned; keys are added, never renamed)::
@@ -12,6 +12,9 @@ Body (``schema`` versioned; keys are added, never renamed)::
                         "created_at", "fired_triggers", "recommendations", "report", "error",
                         "link", "metadata"}],
      ...and, when the message holds one notification, that notification's keys at the top level}
+
+``report`` is the report's ``to_dict()`` (non-finite numbers as ``"inf"`` / ``"nan"``), ``model`` the
+watch's configured name.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ def _notification(notification: Notification, link_template: str | None) -> dict
         "created_at": notification.created_at.isoformat(),
         "fired_triggers": notification.fired_triggers,
         "recommendations": notification.recommendations,
-        "report": jsonable(notification.report) if notification.report is not None else None,
+        "report": jsonable(notification.report.to_dict()) if notification.report is not None else None,
         "error": notification.error,
         "link": build_link(link_template, notification, notification.model_version),
         "metadata": jsonable(notification.metadata),
