@@ -14,16 +14,20 @@ from pydantic import SecretStr
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from retrain_sentinel.alerts.notification import Message
+from retrain_sentinel.alerts.routes import ResolvedRoute
 from retrain_sentinel.delivery.channels.base import Channel
 from retrain_sentinel.delivery.channels.slack import SlackChannel
 from retrain_sentinel.delivery.channels.webhook import WebhookChannel
 from retrain_sentinel.delivery.dispatcher import Dispatcher, backoff_delay
 from retrain_sentinel.delivery.settings import DeliverySettings
-from retrain_sentinel.store import HistoryStore, upgrade
+from retrain_sentinel.evaluation import Outcome
+from retrain_sentinel.store import HistoryStore, RecordResult, upgrade
 from retrain_sentinel.store.testing import evaluation, routes
 
 FAST = DeliverySettings(base_delay=timedelta(milliseconds=50), max_delay=timedelta(milliseconds=200))
-HOOK = {"churn": routes("hook", kinds={"hook": "webhook"})}
+HOOK = routes("hook", kinds={"hook": "webhook"})
+TEAM = routes("team")  # a Slack channel
 
 
 @dataclass
@@ -60,6 +64,17 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _queue(
+    store: HistoryStore, *models: str, outcome: Outcome = "triggered", route: list[ResolvedRoute] = HOOK
+) -> RecordResult:
+    """Record one ``outcome`` evaluation per model (default: churn) now, each routed to ``route``."""
+    watches = models or ("churn",)
+    now = _now()
+    return store.record(
+        [evaluation(outcome, now, model=m) for m in watches], now=now, routes=dict.fromkeys(watches, route)
+    )
+
+
 def _webhook(httpserver: HTTPServer, name: str = "hook", path: str = "/hook") -> Channel:
     return WebhookChannel(name, SecretStr(httpserver.url_for(path)), secrets=[SecretStr("k")], timeout=5)
 
@@ -74,7 +89,7 @@ def _drain(dispatcher: Dispatcher, until: Callable[[], bool], seconds: float = 1
 
 @pytest.fixture
 def fired(store: HistoryStore) -> Iterator[HistoryStore]:
-    store.record([evaluation("triggered", _now())], now=_now(), routes=HOOK)
+    _queue(store)
     yield store
 
 
@@ -131,13 +146,13 @@ def test_firing_then_resolved_while_the_receiver_is_down_are_not_sent_late(
     receiver = receive(503, 200)
     dispatcher = Dispatcher(fired, {"hook": _webhook(httpserver)}, FAST)
     dispatcher.run_once(_now())  # 503: the firing waits for a retry
-    fired.record([evaluation("ok", _now())], now=_now(), routes=HOOK)
+    _queue(fired, outcome="ok")
     time.sleep(0.3)
     stats = dispatcher.run_once(_now())
     assert stats.superseded == 2 and stats.sent == 0
     assert len(receiver.requests) == 1
     assert sorted(r.status for r in fired.outbox()) == ["superseded", "superseded"]
-    fired.record([evaluation("triggered", _now())], now=_now(), routes=HOOK)  # the next firing goes out
+    _queue(fired)  # the next firing goes out
     dispatcher.run_once(_now())
     assert [body["notifications"][0]["transition"] for _, _, body in receiver.requests[1:]] == ["firing"]  # type: ignore[index]
 
@@ -154,12 +169,7 @@ def test_too_old_notifications_are_dead_without_an_attempt(
 def test_a_group_is_delivered_as_one_message(
     store: HistoryStore, httpserver: HTTPServer, receive: Callable[..., Receiver]
 ) -> None:
-    models = [f"m{i}" for i in range(5)]
-    store.record(
-        [evaluation("triggered", _now(), model=m) for m in models],
-        now=_now(),
-        routes={m: routes("team") for m in models},
-    )
+    _queue(store, *[f"m{i}" for i in range(5)], route=TEAM)
     receiver = receive((200, {}, "ok"), path="/slack")
     slack = SlackChannel("team", SecretStr(httpserver.url_for("/slack")))
     stats = Dispatcher(store, {"team": slack}, FAST).run_once(_now())
@@ -170,11 +180,7 @@ def test_a_group_is_delivered_as_one_message(
 def test_slack_is_paced_to_one_message_per_second(
     store: HistoryStore, httpserver: HTTPServer, receive: Callable[..., Receiver]
 ) -> None:
-    store.record(
-        [evaluation("triggered", _now(), model=m) for m in ("a", "b")],
-        now=_now(),
-        routes={m: routes("team") for m in ("a", "b")},
-    )
+    _queue(store, "a", "b", route=TEAM)
     receiver = receive((200, {}, "ok"), path="/slack")
     slack = SlackChannel("team", SecretStr(httpserver.url_for("/slack")))
     Dispatcher(store, {"team": slack}, FAST).run_once(_now())
@@ -185,11 +191,7 @@ def test_slack_is_paced_to_one_message_per_second(
 def test_retry_after_counts_from_the_rate_limited_answer_not_the_start_of_the_run(
     store: HistoryStore, httpserver: HTTPServer, receive: Callable[..., Receiver]
 ) -> None:
-    store.record(
-        [evaluation("triggered", _now(), model=m) for m in ("a", "b")],
-        now=_now(),
-        routes={m: routes("team") for m in ("a", "b")},
-    )
+    _queue(store, "a", "b", route=TEAM)
     receiver = receive((200, {}, "ok"), (429, {"Retry-After": "2"}, "rate_limited"), path="/slack")
     slack = SlackChannel("team", SecretStr(httpserver.url_for("/slack")))
     start, start_clock = _now(), time.monotonic()
@@ -203,11 +205,7 @@ def test_retry_after_counts_from_the_rate_limited_answer_not_the_start_of_the_ru
 def test_dead_letters_to_slack_are_paced_too(
     store: HistoryStore, httpserver: HTTPServer, receive: Callable[..., Receiver]
 ) -> None:
-    store.record(
-        [evaluation("triggered", _now(), model=m) for m in ("a", "b")],
-        now=_now(),
-        routes={m: HOOK["churn"] for m in ("a", "b")},
-    )
+    _queue(store, "a", "b")
     receive((400, {}, "invalid_payload"))
     dead_letters = receive((200, {}, "ok"), path="/slack")
     settings = FAST.model_copy(update={"dead_letter_channel": "ops"})
@@ -224,11 +222,7 @@ def test_dead_letters_to_slack_are_paced_too(
 def test_a_stopped_dispatcher_hands_its_claims_back(
     store: HistoryStore, httpserver: HTTPServer, receive: Callable[..., Receiver]
 ) -> None:
-    store.record(
-        [evaluation("triggered", _now(), model=m) for m in ("a", "b")],
-        now=_now(),
-        routes={m: HOOK["churn"] for m in ("a", "b")},
-    )
+    _queue(store, "a", "b")
     receiver = receive(200)
     dispatcher = Dispatcher(
         store, {"hook": _webhook(httpserver)}, FAST, pause_hook=lambda rows: dispatcher.stop()
@@ -251,16 +245,66 @@ def test_without_the_lease_nothing_is_sent(
 def test_only_the_given_notifications_are_claimed(
     store: HistoryStore, httpserver: HTTPServer, receive: Callable[..., Receiver]
 ) -> None:
-    hooks = {name: routes("hook", kinds={"hook": "webhook"}) for name in ("churn", "fraud")}
-    queued_earlier = store.record([evaluation("triggered", _now(), model="churn")], now=_now(), routes=hooks)
-    mine = store.record([evaluation("triggered", _now(), model="fraud")], now=_now(), routes=hooks)
+    queued_earlier = _queue(store, "churn")
+    mine = _queue(store, "fraud")
     receiver = receive(200)
     stats = Dispatcher(store, {"hook": _webhook(httpserver)}, FAST).run_once(
         _now(), only=[n.id for n in mine.notifications]
     )
     assert stats.sent == 1 and receiver.keys == [mine.notifications[0].id]
     (other,) = store.outbox(model="churn")
-    assert other.id == queued_earlier.notifications[0].id and other.status == "pending" and other.attempts == 0
+    assert (
+        other.id == queued_earlier.notifications[0].id and other.status == "pending" and other.attempts == 0
+    )
+
+
+class Watching:
+    """A real channel that notes the outbox's statuses right after its receiver accepted a message."""
+
+    def __init__(self, inner: Channel, store: HistoryStore) -> None:
+        self.inner, self.store = inner, store
+        self.name, self.kind = inner.name, inner.kind
+        self.seen: list[list[str]] = []
+
+    def send(self, message: Message) -> None:
+        self.inner.send(message)
+        self.seen.append([r.status for r in self.store.outbox()])
+
+    def check(self) -> None:
+        self.inner.check()
+
+
+def test_a_row_is_marked_sent_only_after_its_channel_accepted_it(
+    fired: HistoryStore, httpserver: HTTPServer, receive: Callable[..., Receiver]
+) -> None:
+    receive(200)
+    channel = Watching(_webhook(httpserver), fired)
+    Dispatcher(fired, {"hook": channel}, FAST).run_once(_now())
+    assert channel.seen == [["pending"]]
+    assert [r.status for r in fired.outbox()] == ["sent"]
+
+
+class Broken:
+    """A channel with a bug: it raises something other than ``DeliveryError``."""
+
+    name, kind = "broken", "webhook"
+
+    def send(self, message: Message) -> None:
+        raise KeyError("blocks")
+
+    def check(self) -> None: ...
+
+
+def test_a_channel_bug_is_retried_and_does_not_stop_the_other_messages(
+    store: HistoryStore, httpserver: HTTPServer, receive: Callable[..., Receiver]
+) -> None:
+    _queue(store, "a", route=routes("broken", kinds={"broken": "webhook"}))
+    _queue(store, "b")
+    receiver = receive(200)
+    stats = Dispatcher(store, {"broken": Broken(), "hook": _webhook(httpserver)}, FAST).run_once(_now())
+    assert (stats.retried, stats.sent, len(receiver.requests)) == (1, 1, 1)
+    (broken,) = store.outbox(model="a")
+    assert broken.last_error == "webhook channel 'broken' failed: KeyError"
 
 
 def test_backoff_is_full_jitter_capped_and_floored_by_retry_after() -> None:
@@ -282,7 +326,7 @@ def test_no_byte_of_a_secret_reaches_the_database_or_the_logs(
     url = f"sqlite:///{tmp_path / 'history.db'}"
     upgrade(url)
     with HistoryStore(url) as history:
-        history.record([evaluation("triggered", _now())], now=_now(), routes=HOOK)
+        _queue(history)
         channel = WebhookChannel(
             "hook", SecretStr(httpserver.url_for(secret_path)), secrets=[SecretStr("hmac-k3y")]
         )

@@ -1,4 +1,4 @@
-"""Delivering the outbox: claim → (too old? dead) → pace → send → mark sent / retry later / dead.
+"""Delivering the outbox: claim, then each message through expire → pace → send → mark / retry / dead.
 
 At-least-once: a row is marked sent only after its channel accepted it, under the notification's (or
 its group's) id as idempotency key, so a crash between the two gives at most one duplicate the
@@ -7,10 +7,9 @@ and a dispatcher killed anywhere only delays its rows until the claim expires: s
 every point. Order per (model, channel) comes from the store's claiming, where a newer transition
 supersedes an undelivered older one.
 
-Failures: ``DeliveryError.retryable`` → exponential backoff with full jitter,
-``min(max_delay, base_delay · 2^attempts) · U(0, 1)``, never sooner than a 429's ``Retry-After``;
-not retryable → dead at once; older than ``max_age`` → dead, counted, logged and, when configured,
-sent to ``dead_letter_channel``. Slack webhooks are paced to one message per second each.
+The stages live in ``delivery/stages/``, one small module each (their docstrings say what each
+decides and why); this module claims, runs each message through them and counts the outcome.
+Every store write carries the caller's lease token, so a paused ex-leader's writes are refused.
 """
 
 from __future__ import annotations
@@ -19,20 +18,29 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
 
 import structlog
 
-from retrain_sentinel.alerts.notification import Message, Notification
 from retrain_sentinel.clock import Clock, system_clock
 from retrain_sentinel.delivery.channels.base import Channel
 from retrain_sentinel.delivery.settings import DeliverySettings
-from retrain_sentinel.errors import DeliveryError
-from retrain_sentinel.redaction import redact
-from retrain_sentinel.store.history import HistoryStore
-from retrain_sentinel.store.records import LeaseToken, OutboxRow
+from retrain_sentinel.delivery.stages import (
+    SLACK_INTERVAL,
+    Dead,
+    Delivery,
+    Expire,
+    Forwarding,
+    MarkSent,
+    Pace,
+    Reason,
+    Retry,
+    Ruling,
+    Send,
+    backoff_delay,
+)
+from retrain_sentinel.store import HistoryStore, LeaseToken, OutboxRow
 
 __all__ = [
     "SLACK_INTERVAL",
@@ -40,9 +48,6 @@ __all__ = [
     "Dispatcher",
     "backoff_delay",
 ]
-
-SLACK_INTERVAL = 1.0
-"""Seconds between two messages to one Slack webhook (Slack's documented rate: 1 per second)."""
 
 log = structlog.get_logger("retrain_sentinel.dispatcher")
 
@@ -59,24 +64,24 @@ class DispatchStats:
     dead_lettered: int = 0
     released: int = 0
 
+    def count(self, ruling: Ruling, forwarding: Forwarding | None, rows: int) -> None:
+        """Add one message's ``rows`` under the outcome its ``ruling`` led to."""
+        if ruling.reason is Reason.SENT:
+            self.sent += rows
+        elif ruling.reason is Reason.RETRY:
+            self.retried += rows
+        else:
+            self.dead += rows
+        if forwarding is Forwarding.FORWARDED:
+            self.dead_lettered += rows
 
-def backoff_delay(
-    attempts: int, *, base: timedelta, cap: timedelta, jitter: float, retry_after: float | None = None
-) -> timedelta:
-    """Full-jitter backoff after the ``attempts``-th failure (0 for the first); ``jitter`` ∈ [0, 1)."""
-    ceiling = min(cap.total_seconds(), base.total_seconds() * 2 ** min(attempts, 32))
-    seconds = ceiling * jitter
-    if retry_after is not None:
-        seconds = max(seconds, retry_after)
-    return timedelta(seconds=seconds)
 
-
-def _units(rows: Sequence[OutboxRow]) -> list[list[OutboxRow]]:
+def _messages(rows: Sequence[OutboxRow]) -> list[list[OutboxRow]]:
     """Rows by message (a group's members together), in claim order."""
-    units: dict[str, list[OutboxRow]] = {}
+    messages: dict[str, list[OutboxRow]] = {}
     for row in rows:
-        units.setdefault(row.message_id, []).append(row)
-    return list(units.values())
+        messages.setdefault(row.message_id, []).append(row)
+    return list(messages.values())
 
 
 class Dispatcher:
@@ -107,10 +112,14 @@ class Dispatcher:
         self.holder = holder or f"dispatcher-{uuid.uuid4().hex[:12]}"
         self._lease_provider = lease_provider
         self._pause_hook = pause_hook
-        self._sleep = sleep
-        self._jitter = jitter
-        self._last_sent: dict[str, float] = {}
         self._stopping = False
+        pace = Pace(sleep)
+        self._expire = Expire(settings.max_age)
+        self._pace = pace
+        self._send = Send(attempted=pace.attempted)
+        self._mark_sent = MarkSent(store, clock)
+        self._retry = Retry(store, self.holder, settings, clock, jitter)
+        self._dead = Dead(store, self.channels, settings.dead_letter_channel, pace, self._send)
 
     def stop(self) -> None:
         """Finish the message being sent, hand the other claimed rows back, return."""
@@ -137,153 +146,21 @@ class Dispatcher:
             log.info("alert.superseded", ids=list(claim.superseded))
         if self._pause_hook is not None and claim.rows:
             self._pause_hook(claim.rows)
-        for unit in _units(claim.rows):
+        for rows in _messages(claim.rows):
             if self._stopping:
-                stats.released += self.store.release_claims([r.id for r in unit], self.holder)
+                stats.released += self.store.release_claims([r.id for r in rows], self.holder)
                 continue
-            self._deliver(unit, now, lease, stats)
+            self._deliver(Delivery.of(rows, self.channels, now, lease), stats)
         return stats
 
-    # --- stages -------------------------------------------------------------------------------------
-
-    def _deliver(
-        self, unit: list[OutboxRow], now: datetime, lease: LeaseToken | None, stats: DispatchStats
-    ) -> None:
-        first = unit[0]
-        ids = [r.id for r in unit]
-        if now - first.created_at > self.settings.max_age:
-            reason = f"not delivered within max_age ({first.attempts} attempts; last error: {first.last_error or 'none'})"
-            self._dead(unit, reason, lease, stats, attempted=False)
-            return
-        channel = self.channels.get(first.channel)
-        if channel is None:
-            self._dead(
-                unit, f"no channel named {first.channel!r} is configured", lease, stats, attempted=False
-            )
-            return
-        message = Message(
-            id=first.message_id, channel=first.channel, notifications=tuple(r.notification for r in unit)
-        )
-        self._pace(channel)
-        try:
-            channel.send(message)
-        except DeliveryError as error:
-            self._failed(unit, error, now, lease, stats)
-            return
-        except Exception as error:  # a channel bug must not stop the others; the class says enough
-            self._failed(
-                unit,
-                DeliveryError(f"{channel.kind} channel {first.channel!r} failed: {type(error).__name__}"),
-                now,
-                lease,
-                stats,
-            )
-            return
-        finally:
-            self._last_sent[first.channel] = time.monotonic()
-        self.store.mark_sent(ids, self.clock(), lease=lease)
-        stats.sent += len(unit)
-        log.info(
-            "alert.sent",
-            id=message.id,
-            channel=first.channel,
-            models=sorted({r.watch for r in unit}),
-            kinds=[r.kind for r in unit],
-        )
-
-    def _pace(self, channel: Channel) -> None:
-        if channel.kind != "slack":
-            return
-        last = self._last_sent.get(channel.name)
-        if last is not None:
-            wait = SLACK_INTERVAL - (time.monotonic() - last)
-            if wait > 0:
-                self._sleep(wait)
-
-    def _failed(
-        self,
-        unit: list[OutboxRow],
-        error: DeliveryError,
-        now: datetime,
-        lease: LeaseToken | None,
-        stats: DispatchStats,
-    ) -> None:
-        text = redact(str(error))
-        first = unit[0]
-        if not error.retryable:
-            self._dead(unit, f"permanent failure: {text}", lease, stats, attempted=True)
-            return
-        delay = backoff_delay(
-            first.attempts,
-            base=self.settings.base_delay,
-            cap=self.settings.max_delay,
-            jitter=self._jitter(),
-            retry_after=error.retry_after,
-        )
-        # from the failed answer, not the run's start: pacing and earlier sends may have taken longer
-        # than a 429's Retry-After
-        failed_at = max(now, self.clock())
-        self.store.mark_failed([r.id for r in unit], self.holder, failed_at + delay, text, lease=lease)
-        stats.retried += len(unit)
-        log.warning(
-            "alert.retry",
-            id=first.message_id,
-            channel=first.channel,
-            attempts=first.attempts + 1,
-            delay_seconds=round(delay.total_seconds(), 3),
-            error=text,
-        )
-
-    def _dead(
-        self,
-        unit: list[OutboxRow],
-        reason: str,
-        lease: LeaseToken | None,
-        stats: DispatchStats,
-        *,
-        attempted: bool,
-    ) -> None:
-        first = unit[0]
-        self.store.mark_dead([r.id for r in unit], reason, attempted=attempted, lease=lease)
-        stats.dead += len(unit)
-        log.error(
-            "alert.dead",
-            id=first.message_id,
-            channel=first.channel,
-            models=sorted({r.watch for r in unit}),
-            reason=redact(reason),
-        )
-        if self._dead_letter(unit, reason):
-            stats.dead_lettered += len(unit)
-
-    def _dead_letter(self, unit: list[OutboxRow], reason: str) -> bool:
-        name = self.settings.dead_letter_channel
-        first = unit[0]
-        if name is None or name == first.channel:
-            return False
-        channel = self.channels.get(name)
-        if channel is None:
-            log.error("alert.dead_letter_missing", channel=name)
-            return False
-
-        def forward(n: Notification) -> Notification:
-            metadata: dict[str, Any] = {
-                **n.metadata,
-                "dead_letter": {"channel": first.channel, "reason": redact(reason)},
-            }
-            return replace(n, channel=name, metadata=metadata)
-
-        message = Message(
-            id=f"{first.message_id}-dead",
-            channel=name,
-            notifications=tuple(forward(r.notification) for r in unit),
-        )
-        self._pace(channel)
-        try:
-            channel.send(message)
-        except Exception as error:  # best effort: the row is already dead and logged
-            log.error("alert.dead_letter_failed", channel=name, error=redact(str(error)))
-            return False
-        finally:
-            self._last_sent[name] = time.monotonic()
-        return True
+    def _deliver(self, delivery: Delivery, stats: DispatchStats) -> None:
+        """The chain (the first stage to rule ends it), then the outcome its ruling calls for."""
+        ruling = self._expire(delivery) or self._pace(delivery) or self._send(delivery)
+        forwarding = None
+        if ruling.reason is Reason.SENT:
+            self._mark_sent(delivery)
+        elif ruling.reason is Reason.RETRY:
+            self._retry(delivery, ruling)
+        else:
+            forwarding = self._dead(delivery, ruling)
+        stats.count(ruling, forwarding, len(delivery.rows))
