@@ -66,3 +66,14 @@ def test_a_notification_read_back_equals_the_one_queued() -> None:
         queued = notification(report=replace(drift_report(), timestamp=stamp))
 
         assert Notification.from_payload(queued.to_payload()) == queued
+
+
+def test_a_stored_report_that_cannot_be_read_leaves_the_notification_deliverable() -> None:
+    payload = json.loads(QUEUED_PAYLOAD)
+    payload["report"] = {"trigger_details": "not a list"}  # a row edited by hand
+
+    loaded = Notification.from_payload(payload)
+
+    assert loaded.report is None and loaded.watch == "churn" and loaded.kind == "firing"
+    assert loaded.error is not None and "stored report could not be read" in loaded.error
+    assert "churn" in render_text(message(loaded))

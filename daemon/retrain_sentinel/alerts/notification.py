@@ -89,7 +89,7 @@ class Notification:
     def from_payload(cls, payload: Mapping[str, Any]) -> Notification:
         """A notification from its stored form (as this or an earlier version wrote it)."""
         kind: TransitionKind = payload["kind"]
-        report = payload.get("report")
+        report, unreadable = _stored_report(payload.get("report"))
         return cls(
             id=payload["id"],
             watch=payload["model"],
@@ -98,12 +98,23 @@ class Notification:
             severity=payload["severity"],
             created_at=datetime.fromisoformat(payload["created_at"]),
             reason=payload["reason"],
-            report=_report_from_payload(report) if report is not None else None,
+            report=report,
             model_version=payload.get("model_version"),
-            error=payload.get("error"),
+            error=payload.get("error") or unreadable,
             link=payload.get("link"),
             metadata=dict(payload.get("metadata") or {}),
         )
+
+
+def _stored_report(data: Any) -> tuple[RetrainingReport | None, str | None]:
+    """The stored report, or ``None`` and why when it cannot be read (a row edited by hand, say):
+    the message then goes out without its numbers instead of blocking its channel's queue."""
+    if data is None:
+        return None, None
+    try:
+        return _report_from_payload(data), None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return None, f"the stored report could not be read ({type(exc).__name__}: {exc})"
 
 
 def _report_from_payload(data: Mapping[str, Any]) -> RetrainingReport:
