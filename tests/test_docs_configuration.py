@@ -12,9 +12,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from pydantic_core import PydanticUndefined
+import yaml
+from pydantic import BaseModel
 
 from retrain_sentinel.durations import parse_duration
+from retrain_sentinel.settings import ScheduleSettings
 from settings_keys import Key, config_keys, field_at
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
@@ -56,13 +58,45 @@ def test_every_documented_row_has_a_type_and_a_meaning() -> None:
         assert cells[1] and cells[3], key
 
 
-def _default_text(value: object) -> str | None:
-    """How the docs spell a default worth checking; ``None`` for defaults they describe in words."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float | str) and value != "":
-        return str(value)
-    return None
+def _shown(cell: str) -> str | None:
+    """The default as the docs write it: the first code span of the cell, if any."""
+    spans = re.findall(r"`([^`]*)`", cell)
+    return spans[0] if spans else None
+
+
+def _scalar_matches(shown: str, default: bool | float | str) -> bool:
+    """Booleans in YAML's words, floats as written or in ``%g`` form, the empty string as ``""``."""
+    if isinstance(default, bool):
+        return shown == ("true" if default else "false")
+    if isinstance(default, float):
+        return shown in (str(default), f"{default:g}")
+    return shown == (str(default) or '""')
+
+
+def assert_documented_default(key: Key, cell: str, default: object) -> None:
+    """The docs' default cell says the model's default, whatever its type.
+
+    ``—`` is "unset unless given" (a default of ``None``); a section (a nested model) is either
+    documented key by key (an empty cell) or written as YAML that builds the same section.
+    """
+    shown = _shown(cell)
+    message = f"{key}: the model's default is {default!r}, the docs say {cell!r}"
+    if default is None:
+        assert cell == "—", message
+    elif isinstance(default, timedelta):
+        assert shown is not None and parse_duration(shown) == default, message
+    elif isinstance(default, bool | int | float | str):
+        assert shown is not None and _scalar_matches(shown, default), message
+    elif isinstance(default, list | tuple | dict | set | frozenset):
+        written = yaml.safe_load(shown) if shown is not None else None
+        assert written is not None and type(default)(written) == default, message
+    elif isinstance(default, BaseModel):
+        if cell:
+            assert shown is not None and type(default).model_validate(yaml.safe_load(shown)) == default, (
+                message
+            )
+    else:
+        pytest.fail(f"{key}: no rule to compare a {type(default).__name__} default with the docs")
 
 
 @pytest.mark.parametrize("key", sorted(config_keys()), ids=lambda k: f"{k.variant}:{k.path}")
@@ -71,19 +105,27 @@ def test_documented_default_matches_the_model(key: Key) -> None:
     if cells is None:
         pytest.skip("not documented (reported by test_every_config_key_is_documented)")
     field = field_at(key)
-    default_cell = cells[2]
     if field.is_required():
-        assert default_cell == "required", key
+        assert cells[2] == "required", key
         return
-    default = field.default
-    if default is PydanticUndefined or default is None:
-        return
-    shown = re.findall(r"`([^`]*)`", default_cell)
-    if isinstance(default, timedelta):
-        assert shown and parse_duration(shown[0]) == default, f"{key}: the model's default is {default}"
-        return
-    expected = _default_text(default)
-    if expected is not None:
-        assert shown and shown[0] in (expected, f"{default:g}" if isinstance(default, float) else expected), (
-            f"{key}: the model's default is {default!r}"
-        )
+    assert_documented_default(key, cells[2], field.get_default(call_default_factory=True))
+
+
+@pytest.mark.parametrize(
+    ("cell", "default"),
+    [
+        ("`ops`", None),
+        ("—", "ops"),
+        ("`[]`", ["ops"]),
+        ("`{}`", {"ops": 1}),
+        ("`{every: 2h}`", ScheduleSettings(every=timedelta(hours=1))),
+        ("`30s`", timedelta(seconds=20)),
+        ("`0.1`", 0.15),
+        ("`false`", True),
+        ("`x`", ""),
+        ("`1e+06`", 1_000_000),
+    ],
+)
+def test_a_documented_default_that_differs_is_caught(cell: str, default: object) -> None:
+    with pytest.raises(AssertionError):
+        assert_documented_default(Key("", "example"), cell, default)

@@ -3,6 +3,7 @@ problem that names the problem's own path (models by name), never a traceback, n
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -62,18 +63,23 @@ NESTED = {
 
 BROKEN: list[tuple[str, Mutation, str, str]] = [
     # (case, how the demo config is broken, the path the error must name, a word of the message)
-    ("wrong-type-top", set_top(http={"port": "nine"}), "http.port", "integer"),
+    ("wrong-type-top", set_top(http={"port": f"nine {SECRET}"}), "http.port", "integer"),
     (
         "wrong-type-model",
-        set_model(DEGRADED, min_samples="many"),
+        set_model(DEGRADED, min_samples=f"many {SECRET}"),
         f"models[{DEGRADED}].min_samples",
         "integer",
     ),
-    ("wrong-type-section", set_top(retention=[90]), "retention", ""),
-    ("unknown-preset", set_model(DRIFTING, policy="reckless"), f"models[{DRIFTING}].policy", "balanced"),
+    ("wrong-type-section", set_top(retention=[90, SECRET]), "retention", ""),
+    (
+        "unknown-preset",
+        set_model(DRIFTING, policy=f"reckless {SECRET}"),
+        f"models[{DRIFTING}].policy",
+        "balanced",
+    ),
     (
         "unknown-preset-in-override",
-        set_model(DRIFTING, policy={"preset": "reckless"}),
+        set_model(DRIFTING, policy={"preset": f"reckless {SECRET}"}),
         f"models[{DRIFTING}].policy.preset",
         "balanced",
     ),
@@ -98,7 +104,11 @@ BROKEN: list[tuple[str, Mutation, str, str]] = [
     ),
     (
         "missing-env-var-in-channel",
-        add("channels", "hook", {"kind": "webhook", "url": "${RS_TEST_UNSET_HOOK_URL}"}),
+        add(
+            "channels",
+            "hook",
+            {"kind": "webhook", "url": f"https://ci.example.com/{SECRET}/${{RS_TEST_UNSET_HOOK_URL}}"},
+        ),
         "channels.hook.url",
         "RS_TEST_UNSET_HOOK_URL",
     ),
@@ -159,11 +169,16 @@ BROKEN: list[tuple[str, Mutation, str, str]] = [
         f"models[{DRIFTING}].policy.override.time.name",
         "already used",
     ),
-    ("unknown-key-top", set_top(databse="sqlite:///x.db"), "databse", "unknown key"),
+    (
+        "unknown-key-top",
+        set_top(databse=f"postgresql+psycopg://bot:{SECRET}@db/history"),
+        "databse",
+        "unknown key",
+    ),
     ("unknown-key-section", set_top(http={"hots": "localhost"}), "http.hots", "unknown key"),
     (
         "unknown-key-source",
-        set_source("lab", experiment_url="sqlite:///x.db"),
+        set_source("lab", experiment_url=f"postgresql+psycopg://bot:{SECRET}@db/lab"),
         "sources.lab.experiment_url",
         "unknown key",
     ),
@@ -199,24 +214,39 @@ BROKEN: list[tuple[str, Mutation, str, str]] = [
         f"models[{DRIFTING}].policy.any[0].all",
         "empty",
     ),
-    ("bad-policy-shape", set_model(DRIFTING, policy={"some": []}), f"models[{DRIFTING}].policy", "expected"),
+    (
+        "bad-policy-shape",
+        set_model(DRIFTING, policy={"some": [SECRET]}),
+        f"models[{DRIFTING}].policy",
+        "expected",
+    ),
     ("bad-timezone", set_top(timezone="Mars/Olympus_Mons"), "timezone", "timezone"),
     ("bad-source-timezone", set_source("lab", timezone="Nowhere/City"), "sources.lab.timezone", "timezone"),
     ("bad-database-url", set_top(database=f"mysql://bot:{SECRET}@db/history"), "database", "unsupported"),
     (
         "bad-severity",
-        set_model(DRIFTING, policy={"drift": {"severity": "urgent"}}),
+        set_model(DRIFTING, policy={"drift": {"severity": f"urgent {SECRET}"}}),
         f"models[{DRIFTING}].policy.drift.severity",
         "critical",
     ),
     (
         "bad-route-severity",
-        set_model(DEGRADED, channels=[{"channel": "stdout", "min_severity": "loud"}]),
+        set_model(DEGRADED, channels=[{"channel": "stdout", "min_severity": f"loud {SECRET}"}]),
         f"models[{DEGRADED}].channels[0].min_severity",
         "warning",
     ),
-    ("unknown-source-kind", set_source("lab", kind="oracle"), "sources.lab", "kind"),
-    ("unknown-channel-kind", add("channels", "pager", {"kind": "pager"}), "channels.pager", "kind"),
+    (
+        "unknown-source-kind",
+        set_source("lab", kind="oracle", url=f"oracle://bot:{SECRET}@db/lab"),
+        "sources.lab",
+        "kind",
+    ),
+    (
+        "unknown-channel-kind",
+        add("channels", "pager", {"kind": "pager", "url": f"https://pager.example.com/{SECRET}"}),
+        "channels.pager",
+        "kind",
+    ),
     (
         "unknown-dead-letter-channel",
         set_top(delivery={"dead_letter_channel": "nowhere"}),
@@ -230,7 +260,11 @@ BROKEN: list[tuple[str, Mutation, str, str]] = [
         add(
             "sources",
             "dw",
-            {"kind": "sql", "url": "sqlite:///dw.db", "queries": {"snapshot": "DELETE FROM t"}},
+            {
+                "kind": "sql",
+                "url": f"postgresql+psycopg://bot:{SECRET}@dw/warehouse",
+                "queries": {"snapshot": "DELETE FROM t"},
+            },
         ),
         "sources.dw.queries.snapshot",
         "SELECT",
@@ -243,7 +277,11 @@ BROKEN: list[tuple[str, Mutation, str, str]] = [
     ),
     (
         "webhook-both-url-and-file",
-        add("channels", "hook", {"kind": "webhook", "url": "https://ci.example.com/h", "url_file": "/run/u"}),
+        add(
+            "channels",
+            "hook",
+            {"kind": "webhook", "url": f"https://ci.example.com/{SECRET}", "url_file": "/run/u"},
+        ),
         "channels.hook",
         "not both",
     ),
@@ -264,6 +302,17 @@ BROKEN: list[tuple[str, Mutation, str, str]] = [
 ]
 
 
+# Every case's config also keeps secrets where a valid config holds them, so a message that dumps a
+# section or the whole config leaks one whichever problem it reports; many cases hold one in the very
+# value that is wrong, too.
+SECRET_HOLDERS: dict[str, dict[str, Any]] = {
+    "channels": {
+        "vault": {"kind": "webhook", "url": f"https://hooks.example.com/{SECRET}", "secret": SECRET}
+    },
+    "sources": {"tracking": {"kind": "mlflow", "tracking_uri": "http://mlflow.example.com", "token": SECRET}},
+}
+
+
 @pytest.mark.parametrize("case", BROKEN, ids=[c[0] for c in BROKEN])
 def test_broken_config_exits_2_naming_the_path(
     case: tuple[str, Mutation, str, str],
@@ -275,6 +324,8 @@ def test_broken_config_exits_2_naming_the_path(
     _, mutate, path, word = case
     monkeypatch.delenv("RS_TEST_UNSET_HOOK_URL", raising=False)
     monkeypatch.delenv("RS_TEST_UNSET_MODEL", raising=False)
+    for section, holders in copy.deepcopy(SECRET_HOLDERS).items():
+        config_data.setdefault(section, {}).update(holders)
     mutate(config_data)
 
     result = cli("validate", "-c", write_config(config_data))
@@ -282,8 +333,8 @@ def test_broken_config_exits_2_naming_the_path(
     assert result.code == 2
     assert result.out == ""
     lines = result.err.strip().splitlines()
-    assert all(line.startswith("error: ") for line in lines), result.err
-    assert any(line.startswith(f"error: {path}: ") and word in line for line in lines), result.err
+    assert lines, result.err
+    assert all(line.startswith(f"error: {path}: ") and word in line for line in lines), result.err
     assert "Traceback" not in result.err
     assert SECRET not in result.err
 

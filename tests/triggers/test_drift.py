@@ -79,12 +79,6 @@ def test_critical_threshold_does_not_escalate_an_unfired_detail(now: datetime) -
     assert not detail.triggered and detail.severity == "warning"
 
 
-def test_evaluate_wraps_check_with_the_original_keywords() -> None:
-    trigger = DriftTrigger(threshold=0.15)
-    assert trigger.evaluate(drift_metrics={"js_divergence": 0.18}).triggered
-    assert trigger.evaluate().reason == "No drift metrics provided"
-
-
 def test_original_positional_arguments() -> None:
     trigger = DriftTrigger(0.2, "psi", "critical", "my_drift")
     assert (trigger.threshold, trigger.metric_name, trigger.severity, trigger.name) == (

@@ -171,13 +171,6 @@ def test_critical_threshold_escalates_relative_degradation(now: datetime) -> Non
     assert severe.severity == "critical" and "critical above 20.0%" in severe.reason
 
 
-def test_evaluate_wraps_check() -> None:
-    trigger = PerformanceTrigger(threshold=0.05, metric_name="val_loss")
-    detail = trigger.evaluate(current_metrics={"val_loss": 0.45}, baseline_metrics={"val_loss": 0.40})
-    assert detail.triggered
-    assert trigger.evaluate().reason.startswith("Missing")
-
-
 def test_original_positional_arguments_and_defaults() -> None:
     trigger = PerformanceTrigger(0.1, "acc", "max", "critical", "perf")
     assert (trigger.threshold, trigger.metric_name, trigger.mode, trigger.severity, trigger.name) == (

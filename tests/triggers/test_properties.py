@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +10,8 @@ from hypothesis import strategies as st
 
 from retrain_sentinel import CompositeTrigger, DataVolumeTrigger, DriftTrigger, PerformanceTrigger, Snapshot
 from retrain_sentinel.report import build_report
-from retrain_sentinel.verdict import TriggerDetail
+
+from .conftest import KeywordTrigger
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 BOUNDED = settings(max_examples=100, deadline=None)
@@ -19,22 +19,6 @@ scores = st.floats(min_value=0, max_value=1, allow_nan=False)
 positive = st.floats(min_value=1e-3, max_value=1e3, allow_nan=False)
 severities = st.sampled_from(["info", "warning", "critical"])
 states = st.sampled_from(["fired", "not_fired", "undecided"])
-
-
-class Fixed:
-    def __init__(self, name: str, state: str, severity: str) -> None:
-        self.name, self.state, self.severity = name, state, severity
-
-    def evaluate(
-        self,
-        drift_metrics: Mapping[str, Any] | None = None,
-        current_metrics: Mapping[str, Any] | None = None,
-        baseline_metrics: Mapping[str, Any] | None = None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> TriggerDetail:
-        return TriggerDetail(
-            self.name, self.state == "fired", self.severity, "", undecided=self.state == "undecided"
-        )
 
 
 def kleene(logic: str, values: list[bool | None]) -> bool | None:
@@ -60,7 +44,7 @@ def build(tree: Any, names: list[str]) -> tuple[Any, bool | None]:
     if len(tree) == 2:
         state, severity = tree
         names.append(f"t{len(names)}")
-        return Fixed(names[-1], state, severity), TRUTH[state]
+        return KeywordTrigger(names[-1], state, severity), TRUTH[state]
     logic, children, severity = tree
     built = [build(child, names) for child in children]
     composite = CompositeTrigger([b for b, _ in built], logic, severity, name=f"c{len(names)}")

@@ -68,13 +68,6 @@ def test_missing_counts_are_undecided(now: datetime) -> None:
         assert detail.reason.startswith("Missing")
 
 
-def test_original_evaluate_reads_counts_from_metadata_and_says_missing() -> None:
-    trigger = DataVolumeTrigger(threshold_percentage=0.2)
-    assert trigger.evaluate(metadata={"current_count": 1300, "baseline_count": 1000}).triggered
-    missing = trigger.evaluate()
-    assert missing.undecided and missing.reason.startswith("Missing")
-
-
 @pytest.mark.parametrize(
     "snapshot",
     [

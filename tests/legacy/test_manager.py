@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +24,8 @@ from retrain_sentinel import (
 )
 from retrain_sentinel.legacy.manager import latest_epoch_values
 
+from .conftest import KeywordTrigger
+
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 
 
@@ -32,26 +33,17 @@ def fixed_clock() -> datetime:
     return NOW
 
 
-class Custom:
-    """A user's trigger written against the original API: only ``evaluate``."""
-
-    def __init__(self, name: str = "custom", fire: bool = True, delay: float = 0.0) -> None:
-        self.name = name
-        self.fire = fire
-        self.delay = delay
-        self.started = threading.Event()
-
-    def evaluate(
-        self,
-        drift_metrics: Mapping[str, Any] | None = None,
-        current_metrics: Mapping[str, Any] | None = None,
-        baseline_metrics: Mapping[str, Any] | None = None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> TriggerDetail:
-        self.started.set()
-        if self.delay:
-            time.sleep(self.delay)
-        return TriggerDetail(self.name, self.fire, "critical", "custom says so", {}, 1.0, 2.0)
+def user_trigger(name: str = "custom", fire: bool = True, delay: float = 0.0) -> KeywordTrigger:
+    """The user's trigger these tests register: critical, with a reason and values of its own."""
+    return KeywordTrigger(
+        name,
+        "fired" if fire else "not_fired",
+        "critical",
+        reason="custom says so",
+        threshold=1.0,
+        actual_value=2.0,
+        delay=delay,
+    )
 
 
 class Registry:
@@ -109,7 +101,7 @@ def test_constructor_and_registration() -> None:
     perf = manager.register_performance_trigger(0.1, "acc", "max", "warning", "p")
     age = manager.register_time_trigger(interval_hours=24, severity="warning", name="t")
     volume = manager.register_data_volume_trigger(threshold_samples=100, threshold_percentage=None, name="v")
-    custom = Custom()
+    custom = user_trigger()
     manager.register_trigger("mine", custom)
     assert manager.triggers == {"d": drift, "p": perf, "t": age, "v": volume, "mine": custom}
     assert isinstance(drift, DriftTrigger) and (drift.threshold, drift.metric_name, drift.severity) == (
@@ -185,8 +177,8 @@ def test_time_trigger_uses_the_managers_clock() -> None:
 
 def test_custom_and_composite_triggers_work_in_the_manager() -> None:
     manager = RetrainingTriggerManager(clock=fixed_clock)
-    manager.register_trigger("mine", Custom(fire=True))
-    gate = CompositeTrigger([DriftTrigger(0.15), Custom("inner", fire=False)], "AND", name="gate")
+    manager.register_trigger("mine", user_trigger(fire=True))
+    gate = CompositeTrigger([DriftTrigger(0.15), user_trigger("inner", fire=False)], "AND", name="gate")
     manager.register_trigger("gate", gate)
     report = manager.evaluate(drift_metrics={"js_divergence": 0.5})
     assert report.triggered and report.severity == "critical"
@@ -331,14 +323,14 @@ def test_latest_epoch_values_tolerates_gaps() -> None:
 
 def test_registration_while_a_slow_trigger_evaluates_neither_blocks_nor_breaks() -> None:
     manager = RetrainingTriggerManager(clock=fixed_clock)
-    slow = Custom("slow", fire=False, delay=0.3)
+    slow = user_trigger("slow", fire=False, delay=0.3)
     manager.register_trigger("slow", slow)
     results: list[RetrainingReport] = []
     worker = threading.Thread(target=lambda: results.append(manager.evaluate()))
     worker.start()
     assert slow.started.wait(5)
     for i in range(50):  # while the evaluation is in the middle of its triggers
-        manager.register_trigger(f"late{i}", Custom(f"late{i}", fire=True))
+        manager.register_trigger(f"late{i}", user_trigger(f"late{i}", fire=True))
     registered_while_running = worker.is_alive()
     worker.join(5)
     assert registered_while_running  # registration did not wait for the slow trigger
@@ -375,7 +367,7 @@ def test_concurrent_evaluations_and_registrations_keep_history_complete_and_in_t
     def register_many() -> None:
         start.wait()
         for i in range(100):
-            manager.register_trigger(f"extra{i}", Custom(f"extra{i}", fire=False))
+            manager.register_trigger(f"extra{i}", user_trigger(f"extra{i}", fire=False))
 
     threads = [threading.Thread(target=evaluate_many) for _ in range(threads_count)]
     threads.append(threading.Thread(target=register_many))

@@ -1,4 +1,4 @@
-"""TriggerDetail, severities and the shared helpers every trigger relies on."""
+"""verdict.py: TriggerDetail, the severity order and the number guard every trigger relies on."""
 
 from __future__ import annotations
 
