@@ -1,14 +1,24 @@
-"""The config loader (settings.py): variables, overrides, defaults, and paths that name what is wrong."""
+"""The config loader (settings.py): variables, overrides, defaults, and paths that name what is wrong;
+and loading stays light — reading and validating a config, every command's first step, imports
+neither SQLAlchemy nor numpy (the store, the sources and the statistics come in only when used)."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from deploy.configs import localise
 from retrain_sentinel.errors import ConfigError
 from retrain_sentinel.settings import expand_variables, parse_settings
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "sentinel.example.yaml"
 
 LAB = {
     "kind": "sql",
@@ -129,3 +139,30 @@ def test_an_empty_file_is_a_valid_config_with_every_default() -> None:
 
     assert settings.database == "sqlite:///sentinel.db"
     assert settings.models == []
+
+
+_PROBE = """
+import json, sys
+from retrain_sentinel.settings import load_settings
+settings = load_settings(sys.argv[1])
+print(json.dumps({"models": len(settings.models), "loaded": sorted({m.split(".")[0] for m in sys.modules})}))
+"""
+
+
+def test_loading_the_example_config_imports_neither_sqlalchemy_nor_numpy(tmp_path: Path) -> None:
+    config, variables = localise(EXAMPLE.read_text(), tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RETRAIN_SENTINEL_")} | variables
+
+    result = subprocess.run(  # a fresh interpreter: this one has imported everything already
+        [sys.executable, "-c", _PROBE, str(config)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout.splitlines()[-1])
+    assert found["models"] == 3  # the whole example was loaded
+    assert {"sqlalchemy", "numpy"} & set(found["loaded"]) == set()

@@ -1,7 +1,7 @@
 """Loading the one YAML config: ``${VAR}`` expansion, ``RETRAIN_SENTINEL_*`` overrides, validation.
 
 Each part of the system owns the models of its own section (``triggers/policy.py`` the policy,
-``sources/settings.py`` the sources, ``alerts/settings.py`` the channels, ``store/settings.py`` the
+``sources/settings.py`` the sources, ``delivery/settings.py`` the channels, ``store/settings.py`` the
 history database); this module only assembles them and checks what crosses sections (a watch
 naming a source or channel that does not exist). Every error names its path by model name —
 ``models[fraud].policy.all[0].threshold: must be ≥ 0`` — and never echoes the input, which may be a
@@ -32,7 +32,6 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from retrain_sentinel.alerts.routes import RouteSettings
 from retrain_sentinel.alerts.rules import AlertRuleSettings
-from retrain_sentinel.cron import crontab_trigger
 from retrain_sentinel.delivery.settings import ChannelSettings, DeliverySettings
 from retrain_sentinel.durations import Duration
 from retrain_sentinel.errors import ConfigError, format_location, format_validation_message
@@ -109,6 +108,8 @@ class ScheduleSettings(_Section):
         if self.every is not None and self.every <= timedelta(0):
             raise ValueError("every: must be > 0")
         if self.cron is not None:
+            from retrain_sentinel.cron import crontab_trigger  # noqa: PLC0415 - APScheduler only for a cron schedule
+
             try:
                 crontab_trigger(self.cron)
             except ValueError as exc:

@@ -1,26 +1,19 @@
-"""The small commands: the schema, alerts to test a channel, presets, the version, usage errors."""
+"""Operating the service: `db upgrade|current` and `test-alert` through a channel's real delivery path."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-import yaml
 from pytest_httpserver import HTTPServer
 
 from retrain_sentinel.store import head
-from retrain_sentinel.triggers.policy import build_policy
-from retrain_sentinel.triggers.presets import PRESETS
 
 from .conftest import Run
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_db_upgrade_then_current_is_up_to_date(
@@ -97,59 +90,3 @@ def test_test_alert_to_an_unknown_channel_exits_2(config: Path, cli: Callable[..
 
     assert result.code == 2
     assert result.err.strip() == "error: --channel: unknown channel 'pager'"
-
-
-def test_presets_table_names_each_preset(cli: Callable[..., Run]) -> None:
-    result = cli("presets")
-
-    assert result.code == 0
-    assert "(default)" in result.out
-    assert all(name in result.out for name in PRESETS)
-
-
-def test_presets_json_holds_the_thresholds(cli: Callable[..., Run]) -> None:
-    data = json.loads(cli("presets", "--format", "json").out)
-
-    assert data["balanced"]["drift"] == {"threshold": 0.15, "severity": "warning"}
-    assert data["conservative"]["time"]["interval_hours"] == 336
-
-
-def test_presets_yaml_is_a_valid_policy_per_preset(cli: Callable[..., Run]) -> None:
-    documents = list(yaml.safe_load_all(cli("presets", "--format", "yaml").out))
-
-    assert [d["name"] for d in documents] == list(PRESETS)
-    for document in documents:
-        assert build_policy(document).expression == build_policy(document["name"]).expression
-
-
-def test_unknown_preset_exits_2(cli: Callable[..., Run]) -> None:
-    assert cli("presets", "reckless").code == 2
-
-
-def test_config_schema_is_json_schema_of_the_config(cli: Callable[..., Run]) -> None:
-    schema = json.loads(cli("config", "schema").out)
-
-    assert schema["type"] == "object"
-    assert {"database", "sources", "channels", "models", "defaults", "delivery"} <= set(schema["properties"])
-    assert schema["additionalProperties"] is False
-
-
-def test_version_prints_the_project_version(cli: Callable[..., Run]) -> None:
-    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-
-    result = cli("--version")
-
-    assert result.code == 0
-    assert result.out.strip() == f"retrain-sentinel {version}"
-
-
-@pytest.mark.parametrize(
-    "args",
-    [["no-such-command"], ["check", "--no-such-option"], ["report"], ["history", "--limit", "0"]],
-    ids=["command", "option", "missing-option", "bad-value"],
-)
-def test_usage_errors_exit_2(args: list[str], cli: Callable[..., Run]) -> None:
-    result = cli(*args)
-
-    assert result.code == 2
-    assert "Traceback" not in result.err
