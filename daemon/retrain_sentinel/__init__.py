@@ -38,10 +38,7 @@ if TYPE_CHECKING:
     from retrain_sentinel.triggers.policy import Policy, build_policy
     from retrain_sentinel.verdict import TriggerDetail
 
-try:
-    __version__ = version("retrain-sentinel")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+    __version__: str
 
 _EXPORTS = {
     "CompositeTrigger": "retrain_sentinel.legacy.triggers",
@@ -93,14 +90,23 @@ __all__ = [
 ]
 
 
+def _version() -> str:
+    try:
+        return version("retrain-sentinel")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0.0.0+unknown"
+
+
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
+    if name == "__version__":  # reading the installed metadata costs a scan of site-packages
+        value: Any = _version()
+    elif name in _EXPORTS:
+        value = getattr(import_module(_EXPORTS[name]), name)
+    else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module), name)
     globals()[name] = value  # resolve once
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+    return sorted({*globals(), *_EXPORTS, "__version__"})

@@ -22,7 +22,6 @@ import typer
 from rich.console import Console
 from typer.exceptions import TyperException
 
-from retrain_sentinel import __version__
 from retrain_sentinel.errors import ConfigError, SentinelError
 
 if TYPE_CHECKING:
@@ -80,7 +79,9 @@ _state: dict[str, Any] = {"debug": False}
 
 def _version(value: bool) -> None:
     if value:
-        print(f"retrain-sentinel {__version__}")
+        import retrain_sentinel  # the version is read from the installed metadata only when asked
+
+        print(f"retrain-sentinel {retrain_sentinel.__version__}")
         raise typer.Exit()
 
 
