@@ -17,26 +17,52 @@ from typing import Any
 import pytest
 import yaml
 from sqlalchemy import Engine, create_engine, func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
-from retrain_sentinel.store.schema import evaluations, notifications
+from retrain_sentinel.store.schema import evaluations, leases, notifications
 from retrain_sentinel.store.testing import postgres_database
 
-from .daemon_process import DaemonProcess, Lab, ago
+from .daemon_process import DaemonProcess, Lab, ago, wait_until
 
 METRIC = "val_accuracy"
 DEGRADED, HEALTHY, SPARE = "degraded", "healthy", "spare"
+LEASE_TTL = 3.0  # the configs' lease_ttl: the lease loop ticks every POLL
+POLL = LEASE_TTL / 3
+# Deadlines for what a loaded 2-core machine may take (imports alone take ~2.5 s there): they bound
+# waiting, not speed — start-up time is measured in tests/benchmarks/. What the lease semantics
+# promise (takeover within the TTL plus a poll) keeps its own tight bound in its test.
+START = 30.0  # spawn to /readyz 200, or to the first log event
+SOON = 20.0  # a reaction to a signal, a reload, a delivery, a lease change
+CYCLES = 30.0  # a few one-second evaluation cycles
 
 
-@pytest.fixture
-def lab(tmp_path: Path) -> Lab:
+def _fill(lab: Lab) -> Lab:
     """``degraded`` (0.93 → 0.80: performance fires), ``healthy`` and ``spare`` (within 1%)."""
-    lab = Lab(tmp_path)
     trained = ago(days=2)
     for name, baseline, current in ((DEGRADED, 0.93, 0.80), (HEALTHY, 0.90, 0.895), (SPARE, 0.88, 0.879)):
         lab.register(name, METRIC, baseline, trained)
         lab.evaluate(name, METRIC, current, ago(hours=1))
     return lab
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    """The three models in SQLite files."""
+    lab = _fill(Lab.in_directory(tmp_path))
+    yield lab
+    lab.dispose()
+
+
+@pytest.fixture
+def postgres_lab() -> Iterator[Lab]:
+    """The three models in a PostgreSQL database of this test's own (experiments and registry in one)."""
+    with postgres_database(postgres_server_url()) as url:
+        lab = _fill(Lab(url, url))
+        try:
+            yield lab
+        finally:
+            lab.dispose()
 
 
 def watch(name: str) -> dict[str, Any]:
@@ -59,7 +85,7 @@ def config(
     return {
         "database": database,
         "http": {"host": "127.0.0.1", "port": 0},
-        "service": {"lease_ttl": "3s", "shutdown_grace": "5s"},
+        "service": {"lease_ttl": f"{LEASE_TTL:g}s", "shutdown_grace": "5s"},
         "sources": {
             "lab": {
                 "kind": "sql",
@@ -127,6 +153,22 @@ class History:
         with self.engine.connect() as connection:
             return int(connection.execute(query).scalar_one())
 
+    def lease_row_locked(self) -> bool:
+        """Whether a transaction holds the lease row locked for longer than a renewal takes (PostgreSQL).
+
+        A replica stopped inside a transaction that checked or renewed the lease keeps the row
+        locked, and no other replica can take the lease over until it resumes.
+        """
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("SET lock_timeout = '500ms'")
+            try:
+                connection.execute(select(leases.c.name).with_for_update()).all()
+            except OperationalError:
+                return True
+            finally:
+                connection.rollback()
+        return False
+
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -156,6 +198,40 @@ def postgres_history() -> Iterator[History]:
             yield history
         finally:
             history.dispose()
+
+
+# --- what a running daemon did ------------------------------------------------------------------
+
+Metrics = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def wait_evaluations(
+    history: History, at_least: dict[str, int], timeout: float, daemon: DaemonProcess
+) -> None:
+    def enough() -> bool:
+        daemon.check_alive()
+        totals = history.per_model()
+        return all(totals.get(model, 0) >= n for model, n in at_least.items())
+
+    wait_until(enough, timeout, f"fewer evaluations than {at_least} in {history.per_model()}", interval=0.2)
+
+
+def evaluation_metrics(daemon: DaemonProcess, metrics: Metrics | None = None) -> dict[tuple[str, str], int]:
+    """``retrain_sentinel_evaluations_total`` as {(model, outcome): count}."""
+    found = {}
+    for (name, labels), value in (metrics if metrics is not None else daemon.metrics()).items():
+        if name == "retrain_sentinel_evaluations_total":
+            found[(dict(labels)["model"], dict(labels)["outcome"])] = int(value)
+    return found
+
+
+def attributed(daemon: DaemonProcess) -> set[tuple[str, datetime]]:
+    """The (model, slot) of every evaluation this process recorded, from its own log."""
+    return {
+        (event["model"], datetime.fromisoformat(event["slot"]))
+        for event in daemon.events("evaluation")
+        if event.get("slot") is not None
+    }
 
 
 StartDaemon = Callable[..., DaemonProcess]

@@ -1,13 +1,15 @@
 """Helpers for the real-process daemon tests: an experiment DB to watch, and a ``run`` child process.
 
-``Lab`` plays the user's training code on the built-in ``experiment_db`` layout (SQLite files, the
-schema from ``retrain_sentinel.demo``): it registers a model version and logs evaluation runs, so a
-test can degrade or fix a model while the daemon watches it.
+``Lab`` plays the user's training code on the built-in ``experiment_db`` layout (SQLite files or a
+PostgreSQL database, the schema from ``retrain_sentinel.sources.sql.schema``): it registers a model
+version and logs evaluation runs, so a test can degrade or fix a model while the daemon watches it.
+On PostgreSQL it can also lock its tables, holding a daemon's batch inside its source read.
 
-``DaemonProcess`` runs ``retrain-sentinel run -c CONFIG`` from the project's virtualenv with its
-structlog JSON lines on stderr captured to a file. The HTTP port is 0 (the kernel picks a free one,
-no race with concurrent suites) and read back from the ``daemon.started`` event. Every wait has a
-deadline, and ``kill`` (the fixtures' cleanup) always leaves no child behind, stopped or not.
+``DaemonProcess`` runs ``retrain-sentinel run -c CONFIG`` — the console script installed beside the
+interpreter running the tests, so the package under test is the one this interpreter imports — with
+its structlog JSON lines on stderr captured to a file. The HTTP port is 0 (the kernel picks a free
+one, no race with concurrent suites) and read back from the ``daemon.started`` event. Every wait has
+a deadline, and ``kill`` (the fixtures' cleanup) always leaves no child behind, stopped or not.
 """
 
 from __future__ import annotations
@@ -15,29 +17,28 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import closing, contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.pool import NullPool
 
-from retrain_sentinel.sources.experiment_db_schema import create_schemas
+from retrain_sentinel.sources.sql.schema import create_schemas
 
-__all__ = ["EXECUTABLE", "DaemonProcess", "HttpAnswer", "Lab", "ago", "utcnow", "wait_until"]
+__all__ = ["COMMAND", "DaemonProcess", "HttpAnswer", "Lab", "ago", "utcnow", "wait_until"]
 
-EXECUTABLE = Path("/work/main/.venv/bin/retrain-sentinel")
-if not EXECUTABLE.exists():  # another checkout: the console script beside this interpreter
-    EXECUTABLE = Path(sys.executable).with_name("retrain-sentinel")
+COMMAND = [str(Path(sys.executable).with_name("retrain-sentinel"))]
+"""The ``retrain-sentinel`` console script of the virtualenv whose interpreter runs the tests."""
 
 _T = TypeVar("_T")
 
@@ -60,66 +61,112 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-@contextmanager
-def _connect(path: Path) -> Iterator[sqlite3.Connection]:
-    """One committed transaction on a SQLite file, then closed."""
-    with closing(sqlite3.connect(path)) as connection, connection:
-        yield connection
+def _insert(connection: Connection, sql: str, params: Mapping[str, Any], key: str) -> int:
+    """Insert one row and return its generated ``key`` (SQLite 3.35+ and PostgreSQL both return it)."""
+    return int(connection.execute(text(f"{sql} RETURNING {key}"), dict(params)).scalar_one())
 
 
 class Lab:
-    """An experiment DB and a model registry (SQLite files) in the original project's layout."""
+    """An experiment DB and a model registry in the original project's layout."""
 
-    def __init__(self, directory: Path) -> None:
-        self.experiments_path = directory / "experiments.db"
-        self.registry_path = directory / "model_registry.db"
-        engines = [create_engine(f"sqlite:///{path}") for path in (self.experiments_path, self.registry_path)]
-        create_schemas(*engines)
-        for engine in engines:
-            engine.dispose()
+    EXPERIMENT_TABLES = ("runs", "metrics")
+    REGISTRY_TABLES = ("models", "model_tags")
 
-    @property
-    def experiments_url(self) -> str:
-        return f"sqlite:///{self.experiments_path}"
+    def __init__(self, experiments_url: str, registry_url: str) -> None:
+        self.experiments_url = experiments_url
+        self.registry_url = registry_url
+        self._experiments = create_engine(experiments_url, poolclass=NullPool)
+        self._registry = create_engine(registry_url, poolclass=NullPool)
+        create_schemas(self._experiments, self._registry)
 
-    @property
-    def registry_url(self) -> str:
-        return f"sqlite:///{self.registry_path}"
+    @classmethod
+    def in_directory(cls, directory: Path) -> Lab:
+        """SQLite files ``experiments.db`` and ``model_registry.db`` in ``directory``."""
+        return cls(
+            f"sqlite:///{directory / 'experiments.db'}", f"sqlite:///{directory / 'model_registry.db'}"
+        )
+
+    def dispose(self) -> None:
+        self._experiments.dispose()
+        self._registry.dispose()
 
     def register(
         self, name: str, metric: str, value: float, trained_at: datetime, version: str = "v1"
     ) -> None:
         """A trained model version, promoted to ``production``, with its validation metric."""
-        with _connect(self.experiments_path) as experiments:
-            run_id = experiments.execute(
+        with self._experiments.begin() as experiments:
+            run_id = _insert(
+                experiments,
                 "INSERT INTO runs (run_name, config, created_at, status, task_name, updated_at)"
-                " VALUES (?, '{}', ?, 'completed', ?, ?)",
-                (f"train-{name}-{version}", _stamp(trained_at), name, _stamp(trained_at)),
-            ).lastrowid
-        with _connect(self.registry_path) as registry:
-            model_id = registry.execute(
+                " VALUES (:run, '{}', :at, 'completed', :task, :at)",
+                {"run": f"train-{name}-{version}", "at": _stamp(trained_at), "task": name},
+                "run_id",
+            )
+        with self._registry.begin() as registry:
+            model_id = _insert(
+                registry,
                 "INSERT INTO models (name, version, task_type, training_run_id, created_at, metrics, metadata,"
-                " status) VALUES (?, ?, 'classification', ?, ?, ?, '{}', 'active')",
-                (name, version, run_id, _stamp(trained_at), json.dumps({metric: value})),
-            ).lastrowid
+                " status) VALUES (:name, :version, 'classification', :run, :at, :metrics, '{}', 'active')",
+                {
+                    "name": name,
+                    "version": version,
+                    "run": run_id,
+                    "at": _stamp(trained_at),
+                    "metrics": json.dumps({metric: value}),
+                },
+                "model_id",
+            )
             registry.execute(
-                "INSERT INTO model_tags (model_id, tag_name, created_at) VALUES (?, 'production', ?)",
-                (model_id, _stamp(trained_at)),
+                text(
+                    "INSERT INTO model_tags (model_id, tag_name, created_at) VALUES (:model, 'production', :at)"
+                ),
+                {"model": model_id, "at": _stamp(trained_at)},
             )
 
     def evaluate(self, name: str, metric: str, value: float, at: datetime) -> None:
         """A monitoring run ``eval-<name>-<n>`` logging ``metric``; the newest such run is current."""
-        with _connect(self.experiments_path) as experiments:
-            run_id = experiments.execute(
+        with self._experiments.begin() as experiments:
+            run_id = _insert(
+                experiments,
                 "INSERT INTO runs (run_name, config, created_at, status, task_name, updated_at)"
-                " VALUES (?, '{}', ?, 'completed', ?, ?)",
-                (f"eval-{name}-{at:%Y%m%d%H%M%S}", _stamp(at), name, _stamp(at)),
-            ).lastrowid
-            experiments.execute(
-                "INSERT INTO metrics (run_id, split, metric_name, value, step, epoch, timestamp)"
-                " VALUES (?, 'val', ?, ?, 0, 0, ?)",
-                (run_id, metric, value, _stamp(at)),
+                " VALUES (:run, '{}', :at, 'completed', :task, :at)",
+                {"run": f"eval-{name}-{at:%Y%m%d%H%M%S}", "at": _stamp(at), "task": name},
+                "run_id",
             )
+            experiments.execute(
+                text(
+                    "INSERT INTO metrics (run_id, split, metric_name, value, step, epoch, timestamp)"
+                    " VALUES (:run, 'val', :metric, :value, 0, 0, :at)"
+                ),
+                {"run": run_id, "metric": metric, "value": value, "at": _stamp(at)},
+            )
+
+    # --- PostgreSQL only: hold a reader inside its read ---------------------------------------------
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Every lab table locked ACCESS EXCLUSIVE until the block ends: a source's read waits."""
+        with ExitStack() as stack:
+            for engine, tables in (
+                (self._registry, self.REGISTRY_TABLES),
+                (self._experiments, self.EXPERIMENT_TABLES),
+            ):
+                assert engine.dialect.name == "postgresql", "only PostgreSQL makes readers wait on a lock"
+                connection = stack.enter_context(engine.begin())
+                connection.execute(text(f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE"))
+            yield
+
+    def waiting_readers(self) -> int:
+        """How many sessions wait for a lock in the lab's databases (PostgreSQL)."""
+        query = text(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        total = 0
+        for engine in {self.experiments_url: self._experiments, self.registry_url: self._registry}.values():
+            with engine.connect() as connection:
+                total += int(connection.execute(query).scalar_one())
+        return total
 
 
 @dataclass(frozen=True)
@@ -142,12 +189,15 @@ class DaemonProcess:
     _port: int | None = None
 
     def start(self) -> DaemonProcess:
+        assert Path(COMMAND[0]).is_file(), (
+            f"no console script beside {sys.executable}: pip install -e . first"
+        )
         environ = {k: v for k, v in os.environ.items() if not k.startswith("RETRAIN_SENTINEL_")}
         environ.pop("NOTIFY_SOCKET", None)  # only the systemd test gives one
         environ.update(self.env)
         with self.log_path.open("ab") as stderr:
             self.process = subprocess.Popen(
-                [str(EXECUTABLE), "run", "-c", str(self.config)],
+                [*COMMAND, "run", "-c", str(self.config)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
@@ -245,6 +295,14 @@ class DaemonProcess:
     def send(self, signum: int) -> None:
         assert self.process is not None
         self.process.send_signal(signum)
+
+    def stopped(self) -> bool:
+        """Whether every thread of the process is stopped (SIGSTOP is delivered asynchronously)."""
+        states = []
+        for stat in Path(f"/proc/{self.pid}/task").glob("*/stat"):
+            with suppress(OSError):  # a thread that just ended
+                states.append(stat.read_text().rsplit(")", 1)[1].split()[0])
+        return bool(states) and all(state == "T" for state in states)
 
     def wait_exit(self, timeout: float) -> int:
         assert self.process is not None

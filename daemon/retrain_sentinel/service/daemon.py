@@ -1,9 +1,15 @@
 """``retrain-sentinel run``: the long-running process (DESIGN §9).
 
-The main thread owns the lifecycle — signals, the lease loop, reloads, shutdown — and APScheduler's
-background scheduler runs the jobs, which exist only while this process holds the lease. (DESIGN
-names ``BlockingScheduler``; a background scheduler keeps the same job semantics while leaving the
-main thread free for the lease loop, which must tick on standbys too.)
+The main thread owns the lifecycle — signals, the lease loop (``service.lease_loop``), reloads,
+shutdown — and APScheduler's background scheduler runs the jobs (``service.jobs``), which exist
+only while this process holds the lease. (DESIGN names ``BlockingScheduler``; a background scheduler
+keeps the same job semantics while leaving the main thread free for the lease loop, which must tick
+on standbys too.)
+
+Signals only set flags; the main loop acts on them between ticks. The first SIGTERM / SIGINT stops
+gracefully (the running batch may finish within ``shutdown_grace``, the lease is released), a second
+one exits at once. SIGHUP reloads the config at the next tick and keeps the old one if the new one
+is bad.
 
 Every write the leader makes carries its fencing token, so a leader paused past its lease (a long
 GC, SIGSTOP, a frozen VM) finds its writes refused when it resumes instead of doubling the work of
@@ -16,69 +22,28 @@ import os
 import signal
 import socket
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import structlog
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 
-from retrain_sentinel.alerts.notification import Message
-from retrain_sentinel.delivery.channels.base import Channel
-from retrain_sentinel.delivery.dispatcher import Dispatcher
-from retrain_sentinel.errors import DeliveryError, LeaseLost, SentinelError, StoreError
-from retrain_sentinel.service.batch import evaluate_batch
+from retrain_sentinel.clock import Clock, system_clock
+from retrain_sentinel.errors import SentinelError
 from retrain_sentinel.service.health import HealthState
 from retrain_sentinel.service.http import StatusServer
+from retrain_sentinel.service.jobs import Jobs
+from retrain_sentinel.service.lease_loop import LeaseLoop, tick_period
 from retrain_sentinel.service.metrics import SentinelMetrics
 from retrain_sentinel.service.runtime import Runtime
-from retrain_sentinel.service.schedule import aps_trigger, current_slot
 from retrain_sentinel.service.systemd import notify
-from retrain_sentinel.settings import ScheduleSettings, Settings, load_settings
-from retrain_sentinel.store import HistoryStore, LeaseToken, mask_url, open_store
+from retrain_sentinel.settings import Settings, load_settings
 
-__all__ = ["LEASE_NAME", "Daemon"]
-
-LEASE_NAME = "scheduler"
-DISPATCH_EVERY = 1.0
-RETENTION_EVERY = 6 * 3600.0
+__all__ = ["Daemon", "run_daemon"]
 
 log = structlog.get_logger("retrain_sentinel.daemon")
-Clock = Callable[[], datetime]
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class CountingChannel:
-    """A channel that counts its deliveries into ``notifications_total{channel,outcome}``."""
-
-    def __init__(self, inner: Channel, metrics: SentinelMetrics) -> None:
-        self.inner = inner
-        self.metrics = metrics
-        self.name = inner.name
-        self.kind = inner.kind
-
-    def send(self, message: Message) -> None:
-        count = len(message.notifications)
-        try:
-            self.inner.send(message)
-        except DeliveryError as exc:
-            outcome = "retry" if exc.retryable else "failed"
-            self.metrics.notifications.labels(self.name, outcome).inc(count)
-            raise
-        self.metrics.notifications.labels(self.name, "sent").inc(count)
-
-    def check(self) -> None:
-        self.inner.check()
 
 
 class Daemon:
@@ -88,39 +53,32 @@ class Daemon:
         self,
         config_path: Path,
         *,
-        clock: Clock = _utcnow,
+        clock: Clock = system_clock,
         environ: Mapping[str, str] | None = None,
         holder: str | None = None,
     ) -> None:
         self.config_path = config_path
-        self.clock = clock
         self.environ = os.environ if environ is None else environ
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.metrics = SentinelMetrics()
         self.settings: Settings = load_settings(config_path, self.environ)
-        self.runtime = Runtime.build(self.settings)
+        runtime = Runtime.build(self.settings)
         self.metrics.config_reload_ok.set(1)
-        self.health = HealthState(self._period)
+        self.health = HealthState(tick_period(self.settings))
         self.health.config_loaded = True
-        self.store: HistoryStore | None = None
-        self.lease: LeaseToken | None = None
-        self.dispatcher: Dispatcher | None = None
-        self.scheduler = BackgroundScheduler(
-            timezone=UTC,
-            executors={"default": ThreadPoolExecutor(8)},
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        self.jobs = Jobs(runtime, lease=lambda: self.lease_loop.lease, metrics=self.metrics, clock=clock)
+        self.lease_loop = LeaseLoop(
+            lambda: self.settings,
+            self.jobs,
+            holder=self.holder,
+            health=self.health,
+            metrics=self.metrics,
+            environ=self.environ,
+            clock=clock,
         )
         self._stop = threading.Event()
         self._reload = threading.Event()
-        self._running = 0
-        self._running_lock = threading.Lock()
-        self._retired: list[Runtime] = []
-        self._announced_ready = False
         self.abandoned_jobs = False
-
-    @property
-    def _period(self) -> float:
-        return self.settings.service.lease_ttl.total_seconds() / 3
 
     # --- signals --------------------------------------------------------------------------------
 
@@ -142,153 +100,22 @@ class Daemon:
         server = StatusServer(self.settings.http.host, self.settings.http.port, self.health, self.metrics)
         server.start()
         log.info("daemon.started", holder=self.holder, http=f"{self.settings.http.host}:{server.port}")
-        self.scheduler.start(paused=False)
+        self.jobs.start()
         try:
             while not self._stop.is_set():
                 self.tick()
-                self._stop.wait(self._period)
+                self._stop.wait(self.lease_loop.period)
         finally:
             self._shutdown(server)
         return 0
 
     def tick(self) -> None:
-        """One lease-loop period: reload if asked, reach the database, renew or take the lease."""
+        """One lease-loop period: reload if asked, tick the lease loop, close runtimes no job uses."""
         if self._reload.is_set():
             self._reload.clear()
             self.reload()
-        if self.store is None and not self._connect():
-            self._set_leader(None)
-        else:
-            self._renew_lease()
-        self._close_retired()
-        self.health.tick()
-        notify("WATCHDOG=1", self.environ)
-        if not self._announced_ready and self.health.readiness().ready:
-            self._announced_ready = True
-            notify("READY=1", self.environ)
-            log.info("daemon.ready", role="leader" if self.lease else "standby")
-
-    def _connect(self) -> bool:
-        url = self.settings.database
-        try:
-            store = open_store(url, migrate=self.settings.service.auto_migrate)
-        except StoreError as exc:  # unreachable, or newer than this code: wait, not ready
-            self.health.set_database(False, str(exc))
-            log.warning("daemon.database_not_ready", database=mask_url(url), error=str(exc))
-            return False
-        self.store = store  # ready only after the first lease attempt, see _renew_lease
-        self.dispatcher = self._dispatcher()
-        return True
-
-    def _renew_lease(self) -> None:
-        assert self.store is not None  # noqa: S101 - _connect succeeded
-        try:
-            token = self.store.acquire_or_renew_lease(LEASE_NAME, self.holder, self.settings.service.lease_ttl)
-            self._update_outbox_gauges()
-        except StoreError as exc:
-            self.health.set_database(False, str(exc))
-            log.warning("daemon.lease_failed", error=str(exc))
-            self._set_leader(None)
-            return
-        self._set_leader(token)
-        # only now that the role is known: /readyz never says "standby" on the way to leading
-        self.health.set_database(True)
-
-    def _set_leader(self, token: LeaseToken | None) -> None:
-        was_leader = self.lease is not None
-        self.lease = token
-        self.health.leader = token is not None
-        self.metrics.leader.set(1 if token is not None else 0)
-        if token is not None and not was_leader:
-            log.info("daemon.leader", token=token.token)
-            self._schedule_jobs()
-        elif token is None and was_leader:
-            log.warning("daemon.lost_leadership")
-            self.scheduler.remove_all_jobs()
-
-    # --- jobs (leader only) ---------------------------------------------------------------------
-
-    def _schedule_jobs(self) -> None:
-        """One job per distinct schedule, plus dispatch and retention; overdue ones run at once."""
-        self.scheduler.remove_all_jobs()
-        now = self.clock()
-        schedules: dict[str, ScheduleSettings] = {}
-        for watch in self.runtime.watches.values():
-            schedules.setdefault(watch.settings.schedule.key, watch.settings.schedule)
-        for key, schedule in schedules.items():
-            self.scheduler.add_job(
-                self._run_schedule,
-                aps_trigger(schedule, self.settings.timezone),
-                args=[key],
-                id=f"schedule:{key}",
-                next_run_time=now,  # a new leader evaluates the current slot now; the store skips done ones
-            )
-        self.scheduler.add_job(self._dispatch, IntervalTrigger(seconds=DISPATCH_EVERY), id="dispatch")
-        self.scheduler.add_job(
-            self._purge, IntervalTrigger(seconds=RETENTION_EVERY), id="retention", next_run_time=now
-        )
-
-    @contextmanager
-    def _job(self, name: str) -> Iterator[tuple[Runtime, HistoryStore, LeaseToken] | None]:
-        """Run a job with the current runtime and lease, counted so shutdown can wait for it."""
-        with self._running_lock:
-            self._running += 1
-            runtime, store, lease = self.runtime, self.store, self.lease
-        try:
-            yield (runtime, store, lease) if store is not None and lease is not None else None
-        except LeaseLost:
-            log.warning("daemon.write_fenced", job=name, detail="another replica holds the lease")
-        except SentinelError as exc:
-            log.error("daemon.job_failed", job=name, error=str(exc))
-        except Exception as exc:  # a job must never kill the scheduler thread
-            log.exception("daemon.job_crashed", job=name, error=f"{type(exc).__name__}: {exc}")
-        finally:
-            with self._running_lock:
-                self._running -= 1
-
-    def _run_schedule(self, key: str) -> None:
-        with self._job(f"schedule:{key}") as context:
-            if context is None:
-                return
-            runtime, store, lease = context
-            watches = [w for w in runtime.watches.values() if w.settings.schedule.key == key]
-            if not watches:
-                return
-            now = self.clock()
-            slot = current_slot(watches[0].settings.schedule, now, runtime.settings.timezone)
-            evaluate_batch(runtime, watches, now, store=store, slot_at=slot, lease=lease, metrics=self.metrics)
-
-    def _dispatch(self) -> None:
-        with self._job("dispatch") as context:
-            if context is None or self.dispatcher is None:
-                return
-            stats = self.dispatcher.run_once(self.clock())
-            if stats.dead:
-                self.metrics.dead_letters.inc(stats.dead)
-
-    def _purge(self) -> None:
-        with self._job("retention") as context:
-            if context is None:
-                return
-            runtime, store, lease = context
-            now = self.clock()
-            result = store.purge(runtime.settings.retention.cutoff(now), lease=lease)
-            log.info("daemon.retention", result=str(result))
-
-    def _dispatcher(self) -> Dispatcher:
-        assert self.store is not None  # noqa: S101 - called once connected
-        channels = {name: CountingChannel(ch, self.metrics) for name, ch in self.runtime.channels.items()}
-        return Dispatcher(
-            self.store, channels, self.runtime.settings.delivery, self.clock, lease_provider=lambda: self.lease
-        )
-
-    def _update_outbox_gauges(self) -> None:
-        if self.store is None:
-            return
-        count, oldest = self.store.pending_summary()
-        self.metrics.outbox_pending.set(count)
-        age = (self.clock() - oldest).total_seconds() if oldest is not None else 0.0
-        self.metrics.outbox_oldest_age.set(max(age, 0.0))
+        self.lease_loop.tick()
+        self.jobs.close_retired()
 
     # --- reload and shutdown --------------------------------------------------------------------
 
@@ -304,59 +131,26 @@ class Daemon:
         for key in ("database", "http"):
             if getattr(settings, key) != getattr(self.settings, key):
                 log.warning("daemon.reload_needs_restart", key=key)
-        with self._running_lock:
-            self._retired.append(self.runtime)
-            self.settings, self.runtime = settings, runtime
-        if self.store is not None:
-            if self.dispatcher is not None:
-                self.dispatcher.stop()
-            self.dispatcher = self._dispatcher()
-        if self.lease is not None:
-            self._schedule_jobs()
+        self.settings = settings
+        self.jobs.replace_runtime(runtime)
+        if self.lease_loop.lease is not None:
+            self.jobs.schedule()
         self.metrics.config_reload_ok.set(1)
         log.info("daemon.reloaded", models=len(runtime.watches))
         return True
 
-    def _close_retired(self) -> None:
-        with self._running_lock:
-            if self._running or not self._retired:
-                return
-            retired, self._retired = self._retired, []
-        for runtime in retired:
-            runtime.close()
-
-    def _wait_for_jobs(self, grace: float) -> bool:
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            with self._running_lock:
-                if self._running == 0:
-                    return True
-            time.sleep(0.05)
-        return False
-
     def _shutdown(self, server: StatusServer) -> None:
         notify("STOPPING=1", self.environ)
-        self.scheduler.remove_all_jobs()
-        if self.dispatcher is not None:
-            self.dispatcher.stop()
-        finished = self._wait_for_jobs(self.settings.service.shutdown_grace.total_seconds())
+        self.jobs.stop_taking_work()
+        finished = self.jobs.wait(self.settings.service.shutdown_grace.total_seconds())
         if not finished:
             log.warning("daemon.batch_abandoned", detail="shutdown_grace passed; its writes will be fenced")
-        self.scheduler.shutdown(wait=False)
-        if self.store is not None and self.lease is not None:
-            try:
-                self.store.release_lease(self.lease)
-            except StoreError as exc:
-                log.warning("daemon.release_failed", error=str(exc))
-        self.lease = None
-        self.metrics.leader.set(0)
+        self.jobs.stop_scheduler()
+        self.lease_loop.release()
         server.stop()
         if finished:
-            self.runtime.close()
-            for runtime in self._retired:
-                runtime.close()
-            if self.store is not None:
-                self.store.close()
+            self.jobs.close()
+            self.lease_loop.close()
         log.info("daemon.stopped", graceful=finished)
         self.abandoned_jobs = not finished
 
