@@ -3,6 +3,7 @@ trigger reads, the adapter that runs a user's ``evaluate``-only trigger inside a
 
 from __future__ import annotations
 
+import inspect
 import time as systime
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -183,3 +184,19 @@ def test_a_raising_custom_child_is_undecided_in_the_original_api() -> None:
         drift_metrics={"js_divergence": 0.5}
     )
     assert both.undecided and "broken" in both.reason
+
+
+@pytest.mark.parametrize(
+    ("cls", "first"),
+    [
+        (DriftTrigger, "threshold"),
+        (PerformanceTrigger, "threshold"),
+        (TimeTrigger, "interval_hours"),
+        (DataVolumeTrigger, "threshold_samples"),
+    ],
+)
+def test_help_shows_the_original_constructor_with_its_clock(cls: type, first: str) -> None:
+    parameters = inspect.signature(cls).parameters
+    assert next(iter(parameters)) == first
+    assert parameters["clock"].kind is inspect.Parameter.KEYWORD_ONLY and parameters["clock"].default is None
+    assert parameters["name"].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD

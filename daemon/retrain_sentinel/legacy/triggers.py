@@ -7,6 +7,7 @@ builder never uses these; code written against the original API does, and keeps 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
@@ -100,6 +101,16 @@ class _Keyword(LeafTrigger):
     def __init__(self, *args: Any, clock: Clock | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.clock = clock or system_clock
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Show each class's real constructor (the pure one plus ``clock``) to ``help()`` and IDEs."""
+        super().__init_subclass__(**kwargs)
+        pure = next(k for k in cls.__mro__ if "__init__" in vars(k) and not issubclass(k, _Keyword))
+        params = list(inspect.signature(pure.__init__).parameters.values())[1:]
+        clock = inspect.Parameter("clock", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="Clock | None")
+        tail = [p for p in params if p.kind is inspect.Parameter.VAR_KEYWORD]
+        head = [p for p in params if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        cls.__signature__ = inspect.Signature([*head, clock, *tail])  # type: ignore[attr-defined]
 
     def evaluate(
         self,
