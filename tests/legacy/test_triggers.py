@@ -200,3 +200,9 @@ def test_help_shows_the_original_constructor_with_its_clock(cls: type, first: st
     assert next(iter(parameters)) == first
     assert parameters["clock"].kind is inspect.Parameter.KEYWORD_ONLY and parameters["clock"].default is None
     assert parameters["name"].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+
+
+def test_help_shows_the_composites_original_constructor_with_its_clock() -> None:
+    parameters = inspect.signature(CompositeTrigger).parameters
+    assert list(parameters) == ["triggers", "logic", "severity", "name", "clock"]
+    assert parameters["clock"].kind is inspect.Parameter.KEYWORD_ONLY

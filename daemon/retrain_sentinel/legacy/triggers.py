@@ -8,7 +8,7 @@ builder never uses these; code written against the original API does, and keeps 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -88,29 +88,34 @@ def legacy_snapshot(
     return snapshot, time_problem
 
 
-class _Keyword(LeafTrigger):
-    """The original API's half of a leaf trigger: its own clock and the keyword ``evaluate``.
+class _Clocked:
+    """The clock the original API's triggers read themselves (``now`` comes from it in ``evaluate``).
 
     Placed before the pure trigger in each class's bases, so ``clock`` is the one keyword argument
     added to the pure constructor; everything else is passed through unchanged.
     """
 
     clock: Clock
-    reads_training_time = False  # only the time trigger reports an unreadable training time
 
     def __init__(self, *args: Any, clock: Clock | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs)  # the pure trigger's, next in the MRO
         self.clock = clock or system_clock
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Show each class's real constructor (the pure one plus ``clock``) to ``help()`` and IDEs."""
         super().__init_subclass__(**kwargs)
-        pure = next(k for k in cls.__mro__ if "__init__" in vars(k) and not issubclass(k, _Keyword))
+        pure = next(k for k in cls.__mro__ if "__init__" in vars(k) and not issubclass(k, _Clocked))
         params = list(inspect.signature(pure.__init__).parameters.values())[1:]
         clock = inspect.Parameter("clock", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="Clock | None")
         tail = [p for p in params if p.kind is inspect.Parameter.VAR_KEYWORD]
         head = [p for p in params if p.kind is not inspect.Parameter.VAR_KEYWORD]
         cls.__signature__ = inspect.Signature([*head, clock, *tail])  # type: ignore[attr-defined]
+
+
+class _Keyword(_Clocked, LeafTrigger):
+    """The original API's half of a leaf trigger: its clock and the keyword ``evaluate``."""
+
+    reads_training_time = False  # only the time trigger reports an unreadable training time
 
     def evaluate(
         self,
@@ -187,20 +192,8 @@ def _evaluate_child(child: Any, arguments: Mapping[str, Any]) -> TriggerDetail:
     return detail
 
 
-class CompositeTrigger(composite.CompositeTrigger):
+class CompositeTrigger(_Clocked, composite.CompositeTrigger):
     """Combines triggers with ``'AND'`` or ``'OR'``; composites nest; children may be user triggers."""
-
-    def __init__(
-        self,
-        triggers: Sequence[Any],
-        logic: str = "OR",
-        severity: str | None = None,
-        name: str = "composite_trigger",
-        *,
-        clock: Clock | None = None,
-    ) -> None:
-        super().__init__(triggers, logic, severity, name)
-        self.clock: Clock = clock or system_clock
 
     def checker(self, child: Any) -> Trigger:
         return as_trigger(child)
