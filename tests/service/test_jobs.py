@@ -190,7 +190,7 @@ def test_the_dispatch_job_delivers_and_counts_by_channel(
     jobs.dispatch()
     assert sqlite_history.sent("log") == 1
     assert sample(jobs, "notifications_total", channel="log", outcome="sent") == 1
-    assert DEGRADED in capsys.readouterr().out
+    assert DEGRADED in capsys.readouterr().err  # the console channel writes to stderr
 
 
 def test_the_retention_job_purges_what_is_older_than_the_retention(
