@@ -9,9 +9,9 @@ start — costs only what it touches.
 
 from __future__ import annotations
 
-from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
+
+from retrain_sentinel.exports import lazy_exports
 
 if TYPE_CHECKING:
     from retrain_sentinel.legacy.config import (
@@ -91,22 +91,23 @@ __all__ = [
 
 
 def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415 - scans site-packages
+
     try:
         return version("retrain-sentinel")
     except PackageNotFoundError:  # running from a source tree that was never installed
         return "0.0.0+unknown"
 
 
+_exported, _listed = lazy_exports(__name__, _EXPORTS)
+
+
 def __getattr__(name: str) -> Any:
-    if name == "__version__":  # reading the installed metadata costs a scan of site-packages
-        value: Any = _version()
-    elif name in _EXPORTS:
-        value = getattr(import_module(_EXPORTS[name]), name)
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value  # resolve once
-    return value
+    if name == "__version__":
+        globals()[name] = _version()
+        return globals()[name]
+    return _exported(name)
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS, "__version__"})
+    return sorted({*_listed(), "__version__"})

@@ -10,9 +10,9 @@ source (SQLAlchemy, requests), and loading the settings, which imports this pack
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from retrain_sentinel.exports import lazy_exports
 from retrain_sentinel.sources.base import Source, SourceResult, WatchQuery
 from retrain_sentinel.sources.settings import (
     AliasBaseline,
@@ -39,7 +39,7 @@ from retrain_sentinel.sources.settings import (
 if TYPE_CHECKING:
     from retrain_sentinel.sources.catalog import build_source, build_sources
 
-_LAZY = {"build_source", "build_sources"}
+_LAZY = dict.fromkeys(("build_source", "build_sources"), "retrain_sentinel.sources.catalog")
 
 __all__ = [
     "AliasBaseline",
@@ -68,14 +68,4 @@ __all__ = [
     "build_sources",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module("retrain_sentinel.sources.catalog"), name)
-    globals()[name] = value  # resolve once
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -1,11 +1,14 @@
-"""The configured sources, built by name: what the daemon and ``validate --connect`` hold."""
+"""The configured sources, built by name: what the daemon and ``validate --connect`` hold.
+
+A kind's module is imported when a source of that kind is built: a config without MLflow never
+loads ``requests``, one without data files never loads pyarrow and the drift engine.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from retrain_sentinel.sources.base import Source
-from retrain_sentinel.sources.mlflow import MlflowSource
 from retrain_sentinel.sources.settings import (
     FilesSourceSettings,
     MlflowSourceSettings,
@@ -13,22 +16,26 @@ from retrain_sentinel.sources.settings import (
     SqlLayoutSettings,
     SqlQueriesSettings,
 )
-from retrain_sentinel.sources.sql.experiment_db import ExperimentDbSource
-from retrain_sentinel.sources.sql.queries import QueriesSource
 
 __all__ = ["build_source", "build_sources"]
 
 
 def build_source(name: str, settings: SourceSettings) -> Source:
     """One source from its settings; opening it connects to nothing yet (``check`` does)."""
+
     if isinstance(settings, SqlLayoutSettings):
+        from retrain_sentinel.sources.sql.experiment_db import ExperimentDbSource  # noqa: PLC0415
+
         return ExperimentDbSource(name, settings)
     if isinstance(settings, SqlQueriesSettings):
+        from retrain_sentinel.sources.sql.queries import QueriesSource  # noqa: PLC0415
+
         return QueriesSource(name, settings)
     if isinstance(settings, MlflowSourceSettings):
+        from retrain_sentinel.sources.mlflow import MlflowSource  # noqa: PLC0415
+
         return MlflowSource(name, settings)
     if isinstance(settings, FilesSourceSettings):
-        # pyarrow and the drift engine load only when a files source is configured.
         from retrain_sentinel.sources.files import FilesSource  # noqa: PLC0415
 
         return FilesSource(name, settings)

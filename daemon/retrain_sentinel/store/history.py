@@ -36,7 +36,7 @@ from retrain_sentinel.store.records import (
     RecordResult,
     Silence,
 )
-from retrain_sentinel.store.schema import notifications
+from retrain_sentinel.store.schema import notifications, stamped_revision
 
 __all__ = ["HistoryStore"]
 
@@ -87,6 +87,10 @@ class HistoryStore:
     def ping(self) -> None:
         """Reach the database (readiness); raises ``StoreError``."""
         self._read("reaching the database", lambda c: c.exec_driver_sql("SELECT 1").scalar())
+
+    def revision(self) -> str | None:
+        """The schema migration the database is stamped with (``None``: never migrated)."""
+        return self._read("reading the schema revision", stamped_revision)
 
     # --- evaluations --------------------------------------------------------------------------------
 

@@ -9,16 +9,17 @@ release: every entry point refuses it with ``DatabaseNewerThanCode`` instead of 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 
 from retrain_sentinel.errors import StoreError
 from retrain_sentinel.store.engine import make_engine, mask_url, translate_errors
 from retrain_sentinel.store.history import HistoryStore
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 __all__ = [
     "DatabaseNewerThanCode",
@@ -30,6 +31,9 @@ __all__ = [
     "upgrade",
 ]
 
+HEAD = "0001"
+"""The newest migration in ``migrations/versions`` (a test holds it to Alembic's own head): a
+database stamped with it needs no Alembic at all, so an ordinary start does not import it."""
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_LOCK_KEY = 0x52535F4D49475241  # "RS_MIGRA": one advisory lock id for this schema's migrations
 
@@ -43,12 +47,16 @@ class SchemaOutdated(StoreError):
 
 
 def _config() -> Config:
+    from alembic.config import Config  # noqa: PLC0415 - Alembic loads only when a migration is due
+
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     return config
 
 
 def _scripts() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory  # noqa: PLC0415 - see _config
+
     return ScriptDirectory.from_config(_config())
 
 
@@ -61,6 +69,8 @@ def head() -> str:
 
 
 def _revision(connection: Connection, url: str) -> str | None:
+    from alembic.runtime.migration import MigrationContext  # noqa: PLC0415 - see _config
+
     revision = MigrationContext.configure(connection).get_current_revision()
     if revision is not None:
         known = {script.revision for script in _scripts().walk_revisions()}
@@ -101,6 +111,9 @@ def _lock(connection: Connection) -> None:
 
 def upgrade(url: str, revision: str = "head") -> str:
     """Migrate the database to ``revision`` under a database lock; returns the revision reached."""
+    from alembic import command  # noqa: PLC0415 - see _config
+    from alembic.runtime.migration import MigrationContext  # noqa: PLC0415
+
     engine = make_engine(url)
     try:
         with translate_errors("migrating the schema", url), engine.begin() as connection:
@@ -122,12 +135,13 @@ def open_store(url: str, *, migrate: bool) -> HistoryStore:
     ``migrate`` (``service.auto_migrate``) upgrades first; otherwise a database behind or ahead of
     this code is refused (``SchemaOutdated`` / ``DatabaseNewerThanCode``). Raises ``StoreError``.
     """
-    if migrate:
-        upgrade(url)
-    else:
-        require_current(url)
     store = HistoryStore(url)
     try:
+        if store.revision() != HEAD:  # behind, ahead or new: Alembic decides, and says which
+            if migrate:
+                upgrade(url)
+            else:
+                require_current(url)
         store.ping()
     except StoreError:
         store.close()

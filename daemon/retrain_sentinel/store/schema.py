@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
+    Connection,
     DateTime,
     Dialect,
     Float,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    inspect,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -173,3 +175,12 @@ leases = Table(
     Column("expires_at", UTCDateTime(), nullable=False),
     Column("acquired_at", UTCDateTime(), nullable=False),
 )
+
+
+def stamped_revision(connection: Connection) -> str | None:
+    """The migration the database is stamped with (``None`` before the first one), read with plain
+    SQL: the daemon's every start asks it, and answering needs no Alembic."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    revision = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    return str(revision) if revision is not None else None

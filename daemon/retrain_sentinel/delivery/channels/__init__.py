@@ -1,7 +1,9 @@
 """The channels, and the one function that builds them from the ``channels:`` config.
 
 ``build_channels`` is where ``*_file`` secrets are read (so a rotated file is picked up by the next
-reload) and where each settings model becomes its channel; every kind implements ``Channel``.
+reload) and where each settings model becomes its channel; every kind implements ``Channel``. A
+kind's module is imported when a channel of that kind is built (or its class is first read): a
+daemon that only writes to the console never loads ``requests`` or ``smtplib``.
 """
 
 from __future__ import annotations
@@ -9,15 +11,12 @@ from __future__ import annotations
 import ssl
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
 from retrain_sentinel.clock import Clock, system_clock
 from retrain_sentinel.delivery.channels.base import Channel
-from retrain_sentinel.delivery.channels.console import ConsoleChannel
-from retrain_sentinel.delivery.channels.email import EmailChannel
-from retrain_sentinel.delivery.channels.slack import SlackChannel
-from retrain_sentinel.delivery.channels.webhook import WebhookChannel
 from retrain_sentinel.delivery.settings import (
     ChannelSettings,
     ConsoleChannelSettings,
@@ -27,6 +26,13 @@ from retrain_sentinel.delivery.settings import (
     check_http_url,
 )
 from retrain_sentinel.errors import ConfigError
+from retrain_sentinel.exports import lazy_exports
+
+if TYPE_CHECKING:
+    from retrain_sentinel.delivery.channels.console import ConsoleChannel
+    from retrain_sentinel.delivery.channels.email import EmailChannel
+    from retrain_sentinel.delivery.channels.slack import SlackChannel
+    from retrain_sentinel.delivery.channels.webhook import WebhookChannel
 
 __all__ = [
     "Channel",
@@ -38,6 +44,16 @@ __all__ = [
     "build_channel",
     "build_channels",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "ConsoleChannel": "retrain_sentinel.delivery.channels.console",
+        "EmailChannel": "retrain_sentinel.delivery.channels.email",
+        "SlackChannel": "retrain_sentinel.delivery.channels.slack",
+        "WebhookChannel": "retrain_sentinel.delivery.channels.webhook",
+    },
+)
 
 
 def _read(path: Path, where: str) -> str:
@@ -83,6 +99,8 @@ def build_channel(name: str, settings: ChannelSettings, *, clock: Clock = system
     """One channel from its settings; raises ``ConfigError`` (path ``channels.<name>.…``)."""
     where = f"channels.{name}"
     if isinstance(settings, SlackChannelSettings):
+        from retrain_sentinel.delivery.channels.slack import SlackChannel  # noqa: PLC0415 - see module doc
+
         return SlackChannel(
             name,
             _url(settings.webhook_url, settings.webhook_url_file, f"{where}.webhook_url_file"),
@@ -95,6 +113,8 @@ def build_channel(name: str, settings: ChannelSettings, *, clock: Clock = system
         password = None
         if smtp.username is not None:
             password = _secret(smtp.password, smtp.password_file, f"{where}.smtp.password_file")
+        from retrain_sentinel.delivery.channels.email import EmailChannel  # noqa: PLC0415 - see module doc
+
         return EmailChannel(
             name, settings, password=password, ssl_context=_tls(smtp.ca_file, where), clock=clock
         )
@@ -103,6 +123,8 @@ def build_channel(name: str, settings: ChannelSettings, *, clock: Clock = system
         if settings.secret_file is not None:
             text = _read(settings.secret_file, f"{where}.secret_file")
             secrets = [SecretStr(line.strip()) for line in text.splitlines() if line.strip()]
+        from retrain_sentinel.delivery.channels.webhook import WebhookChannel  # noqa: PLC0415 - see module doc
+
         return WebhookChannel(
             name,
             _url(settings.url, settings.url_file, f"{where}.url_file"),
@@ -113,6 +135,8 @@ def build_channel(name: str, settings: ChannelSettings, *, clock: Clock = system
             clock=clock,
         )
     if isinstance(settings, ConsoleChannelSettings):
+        from retrain_sentinel.delivery.channels.console import ConsoleChannel  # noqa: PLC0415 - see module doc
+
         return ConsoleChannel(name, link_template=settings.link_template)
     raise ConfigError([(where, f"unknown channel kind {type(settings).__name__}")])
 
