@@ -275,10 +275,6 @@ class HistoryStore:
             values["attempts"] = notifications.c.attempts + 1
         return self._write("marking notifications dead", lambda c: outbox.mark(c, ids, values), lease)
 
-    def mark_superseded(self, ids: Iterable[str], reason: str, *, lease: LeaseToken | None = None) -> int:
-        values = {"status": "superseded", "last_error": reason, "claimed_by": None, "claimed_until": None}
-        return self._write("marking notifications superseded", lambda c: outbox.mark(c, ids, values), lease)
-
     def release_claims(self, ids: Iterable[str], holder: str) -> int:
         """Hand claimed rows back untouched (a dispatcher stopping before it sent them)."""
         values = {"claimed_by": None, "claimed_until": None}

@@ -142,8 +142,7 @@ def open_store(url: str, *, migrate: bool) -> HistoryStore:
                 upgrade(url)
             else:
                 require_current(url)
-        store.ping()
-    except StoreError:
+    except StoreError:  # reading the revision is the reachability check too
         store.close()
         raise
     return store
