@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +22,8 @@ from retrain_sentinel.delivery.channels.webhook import WebhookChannel
 from retrain_sentinel.delivery.dispatcher import Dispatcher, backoff_delay
 from retrain_sentinel.delivery.settings import DeliverySettings
 from retrain_sentinel.evaluation import Outcome
-from retrain_sentinel.store import HistoryStore, RecordResult, upgrade
+from retrain_sentinel.errors import StoreError
+from retrain_sentinel.store import HistoryStore, LeaseToken, RecordResult, upgrade
 from retrain_sentinel.store.testing import evaluation, routes
 
 FAST = DeliverySettings(base_delay=timedelta(milliseconds=50), max_delay=timedelta(milliseconds=200))
@@ -337,3 +338,53 @@ def test_no_byte_of_a_secret_reaches_the_database_or_the_logs(
     for secret in ("s3cr3t-t0ken", "hmac-k3y"):
         assert secret.encode() not in stored
         assert secret not in captured.out + captured.err
+
+
+# --- issue 11: store failures after a send, down receivers, absurd Retry-After ----------------------
+
+
+class MarkSentFailsOnce(HistoryStore):
+    """A real store whose first ``mark_sent`` fails, as when PostgreSQL terminates the backend."""
+
+    failed = False
+
+    def mark_sent(self, ids: Iterable[str], now: datetime, *, lease: LeaseToken | None = None) -> int:
+        if not self.failed:
+            self.failed = True
+            raise StoreError("marking notifications sent failed: the connection was terminated")
+        return super().mark_sent(ids, now, lease=lease)
+
+
+def test_rows_whose_marking_failed_are_sent_again_by_the_next_run_not_after_claim_timeout(
+    database_url: str, httpserver: HTTPServer, receive: Callable[..., Receiver]
+) -> None:
+    receiver = receive(200)
+    with MarkSentFailsOnce(database_url) as store:
+        _queue(store, "a", "b")
+        dispatcher = Dispatcher(store, {"hook": _webhook(httpserver)}, FAST)  # claim_timeout: 2 min
+        first = dispatcher.run_once(_now())
+        assert (first.sent, first.unrecorded) == (0, 2)  # the store failed after the first send
+        second = dispatcher.run_once(_now())
+        assert second.sent == 2
+        assert [r.status for r in store.outbox()] == ["sent", "sent"]
+    first_key = receiver.keys[0]
+    assert receiver.keys.count(first_key) == 2 and len(receiver.keys) == 3  # one duplicate, same key
+
+
+def test_after_a_retryable_failure_the_rest_of_the_run_is_not_tried_on_that_channel(
+    store: HistoryStore, httpserver: HTTPServer, receive: Callable[..., Receiver]
+) -> None:
+    receiver = receive(503)
+    _queue(store, "a", "b", "c")
+    stats = Dispatcher(store, {"hook": _webhook(httpserver)}, FAST).run_once(_now())
+    assert len(receiver.requests) == 1 and (stats.retried, stats.released) == (1, 2)
+    assert [r.attempts for r in store.outbox()] == [1, 0, 0]  # the others were not counted
+
+
+def test_an_absurd_retry_after_is_capped_not_a_crash(
+    fired: HistoryStore, httpserver: HTTPServer, receive: Callable[..., Receiver]
+) -> None:
+    receive((429, {"Retry-After": "1e300"}, "slow down"))
+    stats = Dispatcher(fired, {"hook": _webhook(httpserver)}, FAST).run_once(_now())
+    (row,) = fired.outbox()
+    assert stats.retried == 1 and row.next_attempt_at - _now() <= timedelta(days=1)

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import cast
 
 import pytest
+from sqlalchemy import update
 from structlog.testing import capture_logs
 
 from retrain_sentinel.alerts.notification import Message
@@ -25,6 +26,7 @@ from retrain_sentinel.service.schedule import current_slot
 from retrain_sentinel.settings import parse_settings
 from retrain_sentinel.sources.base import Source, SourceResult, WatchQuery
 from retrain_sentinel.store import HistoryStore, LeaseToken, open_store
+from retrain_sentinel.store.schema import notifications
 from retrain_sentinel.store.testing import evaluation
 
 from .conftest import DEGRADED, HEALTHY, SPARE, History, config
@@ -97,8 +99,10 @@ def test_one_job_per_distinct_schedule_plus_dispatch_and_retention(runtime: Runt
         jobs.scheduler.shutdown(wait=False)
     keys = {watch.settings.schedule.key for watch in runtime.watches.values()}
     assert len(keys) == 2
-    assert set(found) == {f"schedule:{key}" for key in keys} | {"dispatch", "retention"}
-    overdue = {job_id: job.next_run_time for job_id, job in found.items() if job_id != "dispatch"}
+    dispatch = {"dispatch"} | {f"dispatch:{channel}" for channel in runtime.channels}
+    assert runtime.channels and set(found) == {f"schedule:{key}" for key in keys} | dispatch | {"retention"}
+    assert {found[job_id].executor for job_id in dispatch} == {"delivery"}  # beside, not among, schedules
+    overdue = {job_id: job.next_run_time for job_id, job in found.items() if job_id not in dispatch}
     assert overdue == {job_id: now for job_id in overdue}  # a new leader runs them at once
     assert left == []
 
@@ -187,10 +191,26 @@ def test_the_dispatch_job_delivers_and_counts_by_channel(
     runtime: Runtime, jobs: Jobs, sqlite_history: History, capsys: pytest.CaptureFixture[str]
 ) -> None:
     jobs.run_schedule(every_second(runtime))
-    jobs.dispatch()
+    jobs.dispatch()  # the job for channels no longer configured leaves the configured ones alone
+    assert sqlite_history.sent("log") == 0
+    jobs.dispatch("log")
     assert sqlite_history.sent("log") == 1
     assert sample(jobs, "notifications_total", channel="log", outcome="sent") == 1
     assert DEGRADED in capsys.readouterr().err  # the console channel writes to stderr
+
+
+def test_the_dispatch_job_without_a_channel_gives_up_rows_of_channels_no_longer_configured(
+    runtime: Runtime, jobs: Jobs, store: HistoryStore, now: datetime
+) -> None:
+    jobs.run_schedule(every_second(runtime))
+    (queued,) = store.outbox(status="pending")
+    with store._engine.begin() as connection:  # the config lost the channel since the row was queued
+        connection.execute(update(notifications).values(channel="removed"))
+    jobs.dispatch("log")
+    assert store.outbox(status="pending")[0].id == queued.id
+    jobs.dispatch()
+    (dead,) = store.outbox(status="dead")
+    assert dead.id == queued.id and "no channel named 'removed'" in (dead.last_error or "")
 
 
 def test_the_retention_job_purges_what_is_older_than_the_retention(

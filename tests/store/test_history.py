@@ -91,11 +91,27 @@ def test_purge_removes_old_history_and_finished_notifications_only(store: Histor
     store.record([evaluation("ok", T0 + 100 * 24 * H)], now=T0 + 100 * 24 * H, routes=SLACK)
     (firing, resolved) = store.outbox()
     store.mark_sent([firing.id], T0)
+    store.record([evaluation("triggered", T0 + 101 * 24 * H)], now=T0 + 101 * 24 * H, routes=SLACK)
+    refiring = store.outbox(status="pending")[-1]
+    store.mark_sent([resolved.id], T0 + 100 * 24 * H)
+    store.mark_sent([refiring.id], T0 + 101 * 24 * H)
     store.silence("churn", T0 + H, "old", now=T0)
     result = store.purge(T0 + 10 * 24 * H)
     assert (result.evaluations, result.notifications, result.silences) == (1, 1, 1)
-    assert [e.outcome for e in store.history()] == ["ok"]
-    assert [r.id for r in store.outbox()] == [resolved.id]
+    assert [e.outcome for e in store.history()] == ["triggered", "ok"]
+    assert [r.id for r in store.outbox()] == [resolved.id, refiring.id]
+
+
+def test_purge_keeps_what_the_receiver_was_last_told_however_old(store: HistoryStore) -> None:
+    """The firing was delivered and its resolved is still queued (a long outage): purging the firing
+    would let the resolved be dropped as "never announced", and the receiver would see it firing."""
+    store.record([evaluation("triggered", T0)], now=T0, routes=SLACK)
+    store.record([evaluation("ok", T0 + 100 * 24 * H)], now=T0 + 100 * 24 * H, routes=SLACK)
+    (firing, resolved) = store.outbox()
+    store.mark_sent([firing.id], T0)
+    assert store.purge(T0 + 10 * 24 * H).notifications == 0
+    later = T0 + 100 * 24 * H
+    assert [r.id for r in store.claim_due(later, "d", claim_for=timedelta(minutes=1)).rows] == [resolved.id]
 
 
 def test_sqlite_readers_do_not_wait_for_a_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
-from retrain_sentinel.store import HistoryStore
+from retrain_sentinel.store import HistoryStore, OutboxRow
 from retrain_sentinel.store.testing import T0, evaluation, routes
 
 H = timedelta(hours=1)
@@ -127,3 +127,89 @@ def test_purge_keeps_the_delivered_firing_of_an_alert_still_firing(store: Histor
     store.record([evaluation("ok", later)], now=later, routes=hook)
     (resolved,) = store.claim_due(later, "a", claim_for=timedelta(minutes=2)).rows
     assert resolved.kind == "resolved"
+
+
+# --- the receiver's last word; abandoned claims; the claim window (issue 11) ----------------------
+
+
+def _sent(store: HistoryStore, when: datetime) -> OutboxRow:
+    (row,) = store.claim_due(when, "a", claim_for=CLAIM).rows
+    store.mark_sent([row.id], when)
+    return row
+
+
+def test_after_an_outage_the_final_resolved_reaches_a_receiver_told_of_an_earlier_firing(
+    store: HistoryStore,
+) -> None:
+    """firing (sent) → resolved, firing, resolved (all queued while the receiver was down): the
+    receiver believes firing, so the last resolved must go, though its own episode was never sent."""
+    store.record([evaluation("triggered", T0)], now=T0, routes=SLACK)
+    _sent(store, T0)
+    for step, outcome in enumerate(("ok", "triggered", "ok"), start=1):
+        store.record([evaluation(outcome, T0 + step * H)], now=T0 + step * H, routes=SLACK)
+    claim = store.claim_due(T0 + 4 * H, "a", claim_for=CLAIM)
+    assert [r.kind for r in claim.rows] == ["resolved"]
+    assert claim.rows[0].episode != store.outbox(status="sent")[0].episode  # the second episode's
+    assert len(claim.superseded) == 2
+
+
+def test_after_an_outage_nothing_is_sent_to_a_receiver_that_already_heard_the_end(store: HistoryStore) -> None:
+    store.record([evaluation("triggered", T0)], now=T0, routes=SLACK)
+    _sent(store, T0)
+    store.record([evaluation("ok", T0 + H)], now=T0 + H, routes=SLACK)
+    _sent(store, T0 + H)
+    for step, outcome in enumerate(("triggered", "ok"), start=2):
+        store.record([evaluation(outcome, T0 + step * H)], now=T0 + step * H, routes=SLACK)
+    claim = store.claim_due(T0 + 4 * H, "a", claim_for=CLAIM)
+    assert claim.rows == () and len(claim.superseded) == 2
+
+
+def test_a_claim_taken_under_an_older_lease_is_taken_over_at_once(store: HistoryStore) -> None:
+    old = store.acquire_or_renew_lease("leader", "old", timedelta(seconds=1))
+    assert old is not None
+    store.record([evaluation("triggered", T0)], now=T0, routes=SLACK)
+    (row,) = store.claim_due(T0, "dispatcher-old", claim_for=CLAIM, lease=old).rows
+    assert row.claim_token == old.token
+    store.release_lease(old)  # as the lease expiring after a kill -9 would
+    new = store.acquire_or_renew_lease("leader", "new", timedelta(seconds=30))
+    assert new is not None and new.token > old.token
+    (again,) = store.claim_due(T0, "dispatcher-new", claim_for=CLAIM, lease=new).rows
+    assert again.id == row.id and again.claimed_by == "dispatcher-new" and again.claim_token == new.token
+
+
+def test_a_lease_less_claim_still_waits_out_its_claim(store: HistoryStore) -> None:
+    lease = store.acquire_or_renew_lease("leader", "daemon", timedelta(seconds=30))
+    store.record([evaluation("triggered", T0)], now=T0, routes=SLACK)
+    assert len(store.claim_due(T0, "check", claim_for=CLAIM).rows) == 1  # `check` holds no lease
+    assert store.claim_due(T0, "daemon", claim_for=CLAIM, lease=lease).rows == ()
+
+
+def test_rows_a_dispatcher_could_not_mark_are_its_own_to_claim_again(store: HistoryStore) -> None:
+    store.record([evaluation("triggered", T0)], now=T0, routes=SLACK)
+    (row,) = store.claim_due(T0, "a", claim_for=CLAIM).rows
+    assert store.claim_due(T0, "a", claim_for=CLAIM).rows == ()
+    (again,) = store.claim_due(T0, "a", claim_for=CLAIM, reclaim=[row.id]).rows
+    assert again.id == row.id
+
+
+def test_watches_stuck_behind_live_claims_do_not_fill_the_claim_window(store: HistoryStore) -> None:
+    """Newer rows of watches whose send is in flight used to take every place of the oldest-first
+    window, and no other watch was claimed until the claims timed out."""
+    stuck = [f"stuck{i}" for i in range(5)]
+    hook = {m: routes("hook", kinds={"hook": "webhook"}) for m in [*stuck, "other"]}
+    store.record([evaluation("triggered", T0, model=m) for m in stuck], now=T0, routes=hook)
+    assert len(store.claim_due(T0, "a", claim_for=CLAIM).rows) == 5  # in flight
+    soon = T0 + timedelta(seconds=30)  # the claims still stand
+    store.record([evaluation("ok", soon, model=m) for m in stuck], now=soon, routes=hook)
+    later = soon + timedelta(seconds=1)
+    store.record([evaluation("triggered", later, model="other")], now=later, routes=hook)
+    (claimed,) = store.claim_due(later, "b", claim_for=CLAIM, limit=5).rows
+    assert claimed.watch == "other"
+
+
+def test_a_channel_filter_claims_only_that_channel(store: HistoryStore) -> None:
+    both = {"churn": routes("hook", "ml-team", kinds={"hook": "webhook"})}
+    store.record([evaluation("triggered", T0)], now=T0, routes=both)
+    (hook,) = store.claim_due(T0, "a", claim_for=CLAIM, channels=["hook"]).rows
+    (slack,) = store.claim_due(T0, "a", claim_for=CLAIM, other_than=["hook"]).rows
+    assert (hook.channel, slack.channel) == ("hook", "ml-team")

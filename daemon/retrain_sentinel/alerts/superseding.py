@@ -1,13 +1,18 @@
 """Superseding: which queued messages of one (watch, channel, track) to drop, and which to send.
 
-Delivery is in order per key, and only what is still true is worth sending:
+Delivery is in order per key, and only what is still true is worth sending — but the receiver must
+always end up knowing the current state of what it was told about:
 
 - the newest pending row of a key supersedes the older pending ones (it says what is true now);
-- a closing row (``resolved`` / ``recovered``) is superseded too when nothing of its episode was ever
-  delivered on that channel, so a superseded (or dead) firing is never followed by its resolved;
+- a closing row (``resolved`` / ``recovered``) is sent only when the receiver believes the watch is
+  firing (or broken), that is when the last message the channel *accepted* on this key opened an
+  episode. After an outage that dropped firing → resolved → firing → resolved, the receiver still
+  gets the final resolved; a closing row is dropped only when the receiver never heard of the
+  firing (it was superseded or dead) or already heard it end;
 - a key with a row under someone else's live claim waits, so nothing overtakes a send in flight.
 
-Pure: the store reads the rows and writes the plan (``store/outbox.py``).
+Pure: the store reads the rows and what the channel last accepted, and writes the plan
+(``store/outbox.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ __all__ = [
     "Queued",
     "Track",
     "plan_key",
+    "receiver_firing",
     "track_of",
 ]
 
@@ -50,8 +56,6 @@ class Queued(Protocol):
     @property
     def kind(self) -> str: ...
     @property
-    def claimed_until(self) -> datetime | None: ...
-    @property
     def next_attempt_at(self) -> datetime: ...
 
 
@@ -63,15 +67,22 @@ class KeyPlan:
     claim: str | None = None
 
 
-def plan_key(rows: Sequence[Queued], now: datetime, episode_delivered: bool) -> KeyPlan:
-    """Decide one key's pending rows (oldest first). ``episode_delivered``: whether any opening row of
-    the newest row's episode was sent on this channel (only asked about closing rows)."""
-    if not rows or any(r.claimed_until is not None and r.claimed_until > now for r in rows):
+def receiver_firing(last_accepted_kind: str | None) -> bool:
+    """Whether a receiver whose last accepted message on a key was of this kind believes the watch
+    is firing (or broken): it does after an opening message, not after a closing one or none."""
+    return last_accepted_kind is not None and last_accepted_kind not in CLOSING_KINDS
+
+
+def plan_key(rows: Sequence[Queued], now: datetime, *, firing: bool, in_flight: bool) -> KeyPlan:
+    """Decide one key's pending rows (oldest first).
+
+    ``firing``: whether the receiver believes the watch is firing (``receiver_firing`` of the last
+    message the channel accepted on this key); ``in_flight``: a row of the key is under a live claim.
+    """
+    if not rows or in_flight:
         return KeyPlan()
     newest = rows[-1]
     older = tuple(r.id for r in rows[:-1])
-    if newest.kind in CLOSING_KINDS and not episode_delivered:
+    if newest.kind in CLOSING_KINDS and not firing:
         return KeyPlan(supersede=(*older, newest.id))
     return KeyPlan(supersede=older, claim=newest.id if newest.next_attempt_at <= now else None)
-
-

@@ -1,7 +1,9 @@
 """The leader's work on APScheduler's background scheduler (DESIGN §9): it exists only while leading.
 
 One job per distinct schedule evaluates that schedule's watches as one batch for the current slot;
-the dispatcher job delivers the outbox; the retention job purges old history. A new leader runs the
+one dispatch job per channel delivers that channel's outbox rows (a receiver hanging to its timeout
+delays only its own channel), and one more gives up the rows of channels no longer configured; the
+retention job purges old history. A new leader runs the
 schedule and retention jobs at once (``next_run_time=now``): overdue watches are evaluated for the
 current slot, and a slot the previous leader already recorded is skipped by the store, so missed
 slots are never replayed.
@@ -56,6 +58,12 @@ class CountingChannel:
         self.name = inner.name
         self.kind = inner.kind
 
+    @property
+    def destination(self) -> str | None:
+        """The inner channel's destination (a secret), so holds key on the receiver, not on us."""
+        destination = getattr(self.inner, "destination", None)
+        return destination if isinstance(destination, str) else None
+
     def send(self, message: Message) -> None:
         count = len(message.notifications)
         try:
@@ -74,7 +82,7 @@ def _new_scheduler() -> BackgroundScheduler:
     """A missed run is run once, late, never twice at once (``coalesce``, ``max_instances=1``)."""
     return BackgroundScheduler(
         timezone=UTC,
-        executors={"default": ThreadPoolExecutor(8)},
+        executors={"default": ThreadPoolExecutor(8), "delivery": ThreadPoolExecutor(32)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
     )
 
@@ -136,7 +144,17 @@ class Jobs:
                 id=f"schedule:{key}",
                 next_run_time=now,  # a new leader evaluates the current slot now; the store skips done ones
             )
-        self.scheduler.add_job(self.dispatch, IntervalTrigger(seconds=DISPATCH_EVERY), id="dispatch")
+        for channel in self.runtime.channels:
+            self.scheduler.add_job(
+                self.dispatch,
+                IntervalTrigger(seconds=DISPATCH_EVERY),
+                args=[channel],
+                id=f"dispatch:{channel}",
+                executor="delivery",
+            )
+        self.scheduler.add_job(
+            self.dispatch, IntervalTrigger(seconds=DISPATCH_EVERY), id="dispatch", executor="delivery"
+        )
         self.scheduler.add_job(
             self.purge, IntervalTrigger(seconds=RETENTION_EVERY), id="retention", next_run_time=now
         )
@@ -178,12 +196,17 @@ class Jobs:
                 runtime, watches, now, store=store, slot_at=slot, lease=lease, metrics=self.metrics
             )
 
-    def dispatch(self) -> None:
-        """Deliver what the outbox holds due."""
-        with self._job("dispatch") as context:
+    def dispatch(self, channel: str | None = None) -> None:
+        """Deliver what the outbox holds due for ``channel`` (``None``: for channels not configured,
+        which are given up)."""
+        with self._job(f"dispatch:{channel}" if channel else "dispatch") as context:
             if context is None or self.dispatcher is None:
                 return
-            stats = self.dispatcher.run_once(self.clock())
+            runtime = context[0]
+            if channel is None:
+                stats = self.dispatcher.run_once(self.clock(), other_than=list(runtime.channels))
+            else:
+                stats = self.dispatcher.run_once(self.clock(), channels=[channel])
             if stats.dead:
                 self.metrics.dead_letters.inc(stats.dead)
 

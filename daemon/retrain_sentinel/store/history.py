@@ -220,12 +220,26 @@ class HistoryStore:
         limit: int = 100,
         lease: LeaseToken | None = None,
         only: Collection[str] | None = None,
+        channels: Collection[str] | None = None,
+        other_than: Collection[str] = (),
+        reclaim: Collection[str] = (),
     ) -> ClaimResult:
-        """Claim due rows for ``holder`` (superseding older ones per model, channel and track);
-        ``only`` restricts the claim to those notification ids."""
+        """Claim due rows for ``holder`` (superseding older ones per model, channel and track).
+
+        ``only`` restricts the claim to those notification ids, ``channels`` / ``other_than`` to
+        rows of (or not of) those channels; ``reclaim`` names rows ``holder`` claimed earlier and
+        could not mark. Claims taken under a lease older than ``lease`` are taken over.
+        """
+        scope = outbox.ClaimScope(
+            lease_token=lease.token if lease is not None else None,
+            reclaim=frozenset(reclaim),
+            channels=channels,
+            other_than=other_than,
+            only=only,
+        )
 
         def work(connection: Connection) -> ClaimResult:
-            rows, superseded = outbox.claim(connection, now, holder, now + claim_for, limit, only=only)
+            rows, superseded = outbox.claim(connection, now, holder, now + claim_for, limit=limit, scope=scope)
             return ClaimResult(rows=tuple(rows), superseded=tuple(superseded))
 
         return self._write("claiming notifications", work, lease)
@@ -236,6 +250,7 @@ class HistoryStore:
             "sent_at": now,
             "claimed_by": None,
             "claimed_until": None,
+            "claim_token": None,
             "last_error": None,
         }
         return self._write("marking notifications sent", lambda c: outbox.mark(c, ids, values), lease)
@@ -256,6 +271,7 @@ class HistoryStore:
             "last_error": redact(error)[:2000],
             "claimed_by": None,
             "claimed_until": None,
+            "claim_token": None,
         }
         return self._write(
             "marking notifications failed", lambda c: outbox.mark(c, ids, values, holder=holder), lease
@@ -270,6 +286,7 @@ class HistoryStore:
             "last_error": redact(error)[:2000],
             "claimed_by": None,
             "claimed_until": None,
+            "claim_token": None,
         }
         if attempted:
             values["attempts"] = notifications.c.attempts + 1
@@ -277,5 +294,15 @@ class HistoryStore:
 
     def release_claims(self, ids: Iterable[str], holder: str) -> int:
         """Hand claimed rows back untouched (a dispatcher stopping before it sent them)."""
-        values = {"claimed_by": None, "claimed_until": None}
+        values = {"claimed_by": None, "claimed_until": None, "claim_token": None}
         return self._write("releasing claims", lambda c: outbox.mark(c, ids, values, holder=holder))
+
+    def defer(
+        self, ids: Iterable[str], holder: str, until: datetime, *, lease: LeaseToken | None = None
+    ) -> int:
+        """Hand claimed rows back, due again at ``until``, without counting an attempt (their
+        destination asked everybody to wait, or failed on an earlier message of the run)."""
+        values = {"claimed_by": None, "claimed_until": None, "claim_token": None, "next_attempt_at": until}
+        return self._write(
+            "deferring notifications", lambda c: outbox.mark(c, ids, values, holder=holder), lease
+        )

@@ -31,7 +31,7 @@ __all__ = [
     "upgrade",
 ]
 
-HEAD = "0001"
+HEAD = "0002"
 """The newest migration in ``migrations/versions`` (a test holds it to Alembic's own head): a
 database stamped with it needs no Alembic at all, so an ordinary start does not import it."""
 _MIGRATIONS = Path(__file__).parent / "migrations"

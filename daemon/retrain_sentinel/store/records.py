@@ -74,6 +74,7 @@ class OutboxRow:
     group_id: str | None
     claimed_by: str | None
     claimed_until: datetime | None
+    claim_token: int | None = None
 
     @property
     def message_id(self) -> str:

@@ -148,6 +148,7 @@ notifications = Table(
     Column("group_id", String(32), nullable=True),
     Column("claimed_by", String(200), nullable=True),
     Column("claimed_until", UTCDateTime(), nullable=True),
+    Column("claim_token", BigInteger(), nullable=True),
     CheckConstraint("status IN ('pending', 'sent', 'superseded', 'dead')", name="status"),
     Index(None, "status", "next_attempt_at"),
     Index(None, "model", "channel", "status"),

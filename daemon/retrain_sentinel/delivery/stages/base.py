@@ -35,17 +35,19 @@ class Reason(StrEnum):
     """A permanent failure (a 4xx other than 429): dead after this attempt."""
     RETRY = "retry"
     """A failure worth trying again later."""
+    HELD = "held"
+    """The destination asked everybody to wait (``Retry-After``): deferred without an attempt."""
 
     @property
     def attempted(self) -> bool:
         """Whether the channel was tried (a dead row counts the attempt only then)."""
-        return self not in (Reason.TOO_OLD, Reason.NO_CHANNEL)
+        return self not in (Reason.TOO_OLD, Reason.NO_CHANNEL, Reason.HELD)
 
 
 @dataclass(frozen=True)
 class Ruling:
     """A stage's word on a delivery: its ``reason``, a redacted ``detail`` to store and log, and for
-    a rate-limited answer the ``retry_after`` seconds the receiver asked for."""
+    a rate-limited answer (or a held destination) the ``retry_after`` seconds the receiver asked for."""
 
     reason: Reason
     detail: str = ""

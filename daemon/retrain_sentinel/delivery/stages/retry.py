@@ -19,7 +19,11 @@ from retrain_sentinel.delivery.settings import DeliverySettings
 from retrain_sentinel.delivery.stages.base import Delivery, Ruling
 from retrain_sentinel.store import HistoryStore
 
-__all__ = ["Retry", "backoff_delay"]
+__all__ = ["RETRY_AFTER_LIMIT", "Retry", "backoff_delay"]
+
+RETRY_AFTER_LIMIT = timedelta(days=1)
+"""The longest ``Retry-After`` honoured: a receiver's header must not overflow a date (``1e300``)
+or park a message past any ``max_age`` worth having."""
 
 log = structlog.get_logger("retrain_sentinel.dispatcher")
 
@@ -31,7 +35,7 @@ def backoff_delay(
     ceiling = min(cap.total_seconds(), base.total_seconds() * 2 ** min(attempts, 32))
     seconds = ceiling * jitter
     if retry_after is not None:
-        seconds = max(seconds, retry_after)
+        seconds = max(seconds, min(retry_after, RETRY_AFTER_LIMIT.total_seconds()))
     return timedelta(seconds=seconds)
 
 
