@@ -21,8 +21,8 @@ from retrain_sentinel.delivery.channels.slack import SlackChannel
 from retrain_sentinel.delivery.channels.webhook import WebhookChannel
 from retrain_sentinel.delivery.dispatcher import Dispatcher, backoff_delay
 from retrain_sentinel.delivery.settings import DeliverySettings
-from retrain_sentinel.evaluation import Outcome
 from retrain_sentinel.errors import StoreError
+from retrain_sentinel.evaluation import Outcome
 from retrain_sentinel.store import HistoryStore, LeaseToken, RecordResult, upgrade
 from retrain_sentinel.store.testing import evaluation, routes
 

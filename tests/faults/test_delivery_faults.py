@@ -19,7 +19,17 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from service.conftest import DEGRADED, HEALTHY, METRIC, SOON, START, History, StartDaemon, config, write_config
+from service.conftest import (
+    DEGRADED,
+    HEALTHY,
+    METRIC,
+    SOON,
+    START,
+    History,
+    StartDaemon,
+    config,
+    write_config,
+)
 from service.daemon_process import Lab, ago, utcnow, wait_until
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from retrain_sentinel.service.batch import evaluate_watches
+import pytest
+from structlog.testing import capture_logs
+
+from retrain_sentinel.errors import LeaseLost, StoreError
+from retrain_sentinel.service.batch import evaluate_batch, evaluate_watches
+from retrain_sentinel.service.health import HealthState
+from retrain_sentinel.service.metrics import SentinelMetrics
 from retrain_sentinel.service.runtime import Runtime
 from retrain_sentinel.settings import parse_settings
-from retrain_sentinel.snapshot import Snapshot
+from retrain_sentinel.snapshot import Provenance, Snapshot
 from retrain_sentinel.sources.base import SourceResult, WatchQuery
+from retrain_sentinel.store import HistoryStore, upgrade
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 
@@ -94,3 +102,104 @@ def test_drift_comes_only_from_the_drift_source() -> None:
     assert result.outcome == "undecided"
     assert result.snapshot is not None and result.snapshot.provenance.drift_source == "files"
     assert result.snapshot.new_count == 0 and result.snapshot.baseline_count == 1000
+
+
+# --- what the history refuses (issue 11, item 5) ----------------------------------------------------
+
+
+class DeepProvenance:
+    """Reads every watch; ``deep``'s provenance is nested past the recursion limit, so the history
+    cannot serialise it — on any backend — while the others are fine."""
+
+    name = "good"
+
+    def read(self, watches: Sequence[WatchQuery], now: datetime) -> dict[str, SourceResult]:
+        nested: dict[str, object] = {}
+        for _ in range(5000):
+            nested = {"x": nested}
+        return {
+            w.watch: Snapshot(
+                drift_metrics={"js_divergence": 0.5},
+                provenance=Provenance(source="good", extra={"nested": nested} if w.watch == "deep" else {}),
+            )
+            for w in watches
+        }
+
+    def check(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _two_watches() -> Runtime:
+    settings = parse_settings(
+        {
+            "sources": {"good": {"kind": "sql", "url": "sqlite://", "queries": {"current_metrics": "SELECT 1"}}},
+            "models": [{"name": n, "source": "good", "policy": {"drift": {}}} for n in ("deep", "fine")],
+        },
+        environ={},
+    )
+    runtime = Runtime.build(settings, with_channels=False)
+    runtime.close()
+    runtime.sources = {"good": DeepProvenance()}
+    return runtime
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[HistoryStore]:
+    url = f"sqlite:///{tmp_path / 'history.db'}"
+    upgrade(url)
+    with HistoryStore(url) as store:
+        yield store
+
+
+def test_a_watch_the_history_refuses_is_an_error_logged_and_counted_and_the_others_are_recorded(
+    sqlite_store: HistoryStore,
+) -> None:
+    runtime = _two_watches()
+    metrics, health = SentinelMetrics(), HealthState(60)
+    with capture_logs() as logs:
+        batch = evaluate_batch(
+            runtime, list(runtime.watches.values()), NOW, store=sqlite_store, metrics=metrics, health=health
+        )
+    results = {r.watch: r for r in batch.results}
+    assert results["fine"].outcome == "triggered"
+    assert results["deep"].outcome == "error" and results["deep"].source is None
+    assert (results["deep"].error or "").startswith("evaluated triggered, but not recorded in the history: ")
+    assert [e.watch for e in sqlite_store.history()] == ["fine"]
+    (event,) = [e for e in logs if e["event"] == "evaluation.not_recorded"]
+    assert event["model"] == "deep" and event["outcome"] == "triggered" and "Recursion" in event["reason"]
+    assert [e["model"] for e in logs if e["event"] == "evaluation"] == ["fine"]  # one event per recorded one
+    assert metrics.registry.get_sample_value("retrain_sentinel_record_failures_total") == 1
+    assert metrics.registry.get_sample_value(
+        "retrain_sentinel_evaluations_total", {"model": "deep", "outcome": "error"}
+    ) is None
+
+
+def test_a_write_refused_as_a_whole_raises_after_telling_readiness_and_the_metric(
+    sqlite_store: HistoryStore,
+) -> None:
+    runtime = _two_watches()
+    metrics, health = SentinelMetrics(), HealthState(60)
+    health.config_loaded, health.leader = True, True
+    health.set_database(True)
+    with sqlite_store._engine.begin() as connection:  # the history as a broken database leaves it
+        connection.exec_driver_sql("DROP TABLE evaluations")
+    with pytest.raises(StoreError):
+        evaluate_batch(runtime, list(runtime.watches.values()), NOW, store=sqlite_store, metrics=metrics, health=health)
+    readiness = health.readiness()
+    assert not readiness.ready and readiness.reason.startswith("recording failing: ")
+    assert "no such table" in readiness.reason
+    assert metrics.registry.get_sample_value("retrain_sentinel_record_failures_total") == 2
+
+
+def test_a_fenced_write_is_not_a_recording_failure(sqlite_store: HistoryStore) -> None:
+    runtime = _two_watches()
+    health = HealthState(60)
+    health.config_loaded, health.leader = True, True
+    health.set_database(True)
+    old = sqlite_store.acquire_or_renew_lease("scheduler", "a", timedelta(seconds=30))
+    assert old is not None and sqlite_store.release_lease(old)
+    assert sqlite_store.acquire_or_renew_lease("scheduler", "b", timedelta(seconds=30)) is not None
+    with pytest.raises(LeaseLost):
+        evaluate_batch(runtime, list(runtime.watches.values()), NOW, store=sqlite_store, lease=old, health=health)
+    assert health.readiness().ready

@@ -58,6 +58,52 @@ def test_leader_and_standby_are_both_ready(leader: bool, role: str) -> None:
     assert health.readiness() == Readiness(True, role, "ready")
 
 
+def _ready() -> HealthState:
+    health = HealthState(1)
+    health.config_loaded = True
+    health.set_database(True)
+    health.leader = True
+    return health
+
+
+def test_not_ready_while_the_latest_evaluation_of_every_watch_could_not_be_recorded() -> None:
+    health = _ready()
+    health.recorded([], {"a": "DataError: value too long", "b": "DataError: value too long"})
+    readiness = health.readiness()
+    assert not readiness.ready and readiness.role == "leader"
+    assert readiness.reason == (
+        "recording failing: the latest evaluation of each of 2 watch(es) could not be recorded: "
+        "DataError: value too long"
+    )
+    health.recorded(["a"], {})
+    assert health.readiness() == Readiness(True, "leader", "ready")
+
+
+def test_one_watch_the_history_refuses_beside_others_it_records_leaves_the_service_ready() -> None:
+    health = _ready()
+    health.recorded(["a", "b"], {"bad": "DataError: NUL"})
+    assert health.readiness().ready
+    health.recorded([], {"bad": "DataError: NUL"})  # another schedule's batch: a and b still recorded
+    assert health.readiness().ready
+
+
+def test_losing_the_lease_forgets_what_was_recorded_while_leading() -> None:
+    health = _ready()
+    health.recorded([], {"a": "StoreError: disk full"})
+    assert not health.readiness().ready
+    health.leader = False  # a standby records nothing: its readiness says nothing about recording
+    assert health.readiness() == Readiness(True, "standby", "ready")
+
+
+def test_a_reload_forgets_watches_no_longer_configured() -> None:
+    """A removed watch that recorded fine must not keep a config whose every write fails ready."""
+    health = _ready()
+    health.recorded(["removed"], {"new": "DataError: value too long"})
+    assert health.readiness().ready
+    health.watching(["new"])
+    assert not health.readiness().ready
+
+
 @pytest.fixture
 def served() -> Iterator[tuple[HealthState, SentinelMetrics, int]]:
     health, metrics = HealthState(60), SentinelMetrics()

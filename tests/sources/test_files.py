@@ -158,3 +158,17 @@ def test_current_files_that_cannot_be_combined_fail_only_that_model(tmp_path: Pa
     results = source.read([WatchQuery("bad", "bad"), WatchQuery("shop", "shop")], NOW)
     assert isinstance(results["shop"], Snapshot)
     assert isinstance(results["bad"], SourceError) and "schema" in results["bad"].cause
+
+
+def test_a_reference_nobody_foresaw_fails_only_that_model(tmp_path: Path) -> None:
+    # A "profile" nested deeper than the recursion limit: whatever the loader makes of it, the
+    # other model of the source still reads.
+    write(tmp_path / "good/reference.parquet", 500, 0.0, seed=1)
+    save_profile(profile_file(tmp_path / "good/reference.parquet"), tmp_path / "good/reference.json")
+    write(tmp_path / "good/daily/2024-06-01.parquet", 500, 0.0, seed=2)
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad/reference.json").write_text("[" * 100_000 + "]" * 100_000)
+    source = files_source(tmp_path, reference="{model}/reference.json")
+    results = source.read([WatchQuery("bad", "bad"), WatchQuery("good", "good")], NOW)
+    assert isinstance(results["good"], Snapshot), results["good"]
+    assert isinstance(results["bad"], SourceError)

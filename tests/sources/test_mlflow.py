@@ -411,3 +411,32 @@ def test_a_non_numeric_count_param_fails_that_watch(httpserver: HTTPServer) -> N
 def test_the_source_never_imports_mlflow() -> None:
     code = "import sys, retrain_sentinel.sources.mlflow; sys.exit('mlflow' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_an_answer_nobody_foresaw_fails_only_that_watch(httpserver: HTTPServer) -> None:
+    api = "/api/2.0/mlflow"
+    runs = {
+        "good": {"info": {"run_id": "good", "end_time": 1}, "data": {"metrics": [{"key": "auc", "value": 0.9}]}},
+        # a metric timestamp that is no number, and a metric that is no object
+        "stamp": {"info": {"run_id": "stamp"}, "data": {"metrics": [{"key": "auc", "value": 0.9, "timestamp": "x"}]}},
+        "shape": {"info": {"run_id": "shape"}, "data": {"metrics": ["auc"]}},
+    }
+
+    def alias(request: Request) -> Response:
+        name = request.args["name"]
+        return Response(
+            json.dumps({"model_version": {"version": "1", "run_id": name, "creation_timestamp": 1}}),
+            content_type="application/json",
+        )
+
+    def run(request: Request) -> Response:
+        return Response(json.dumps({"run": runs[request.args["run_id"]]}), content_type="application/json")
+
+    httpserver.expect_request(f"{api}/registered-models/alias").respond_with_handler(alias)
+    httpserver.expect_request(f"{api}/runs/get").respond_with_handler(run)
+    results = read(mlflow_source(httpserver.url_for("/")), *(WatchQuery(n, n) for n in runs))
+    assert isinstance(results["good"], Snapshot), results["good"]
+    stamp, shape = results["stamp"], results["shape"]
+    assert isinstance(stamp, SourceError) and isinstance(shape, SourceError)
+    assert "metric 'auc' of run stamp has a timestamp that is not a number" in stamp.cause
+    assert "unexpected AttributeError" in shape.cause

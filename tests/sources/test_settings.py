@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from retrain_sentinel import sources
+from retrain_sentinel.errors import SourceError
 from retrain_sentinel.sources import (
     AliasBaseline,
     BaselineSelector,
@@ -27,6 +29,8 @@ from retrain_sentinel.sources import (
     TagBaseline,
     TaskRun,
     VersionBaseline,
+    WatchQuery,
+    build_source,
 )
 
 SOURCE = TypeAdapter(SourceSettings)
@@ -189,3 +193,31 @@ def test_the_public_surface_is_what_it_should_be() -> None:
         "build_sources",
     }
     assert all(hasattr(sources, name) for name in sources.__all__)
+
+
+# --- `*_file` secrets (issue 11, item 9) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["token_file", "password_file"])
+def test_a_secret_file_that_is_not_a_small_regular_file_fails_the_reads_not_the_process(
+    key: str, tmp_path: Path
+) -> None:
+    """``token_file: /dev/zero`` read until ``MemoryError``: now every watch of the source errors with
+    a reason naming the key and the file, and the batch goes on."""
+    large = tmp_path / "large"
+    large.write_text("s3cr3t" * 20_000)
+    auth = {"username": "bot"} if key == "password_file" else {}
+    for path, reason in (("/dev/zero", "not a regular file"), (str(large), "larger than 64 KiB")):
+        settings: Any = SOURCE.validate_python(
+            {"kind": "mlflow", "tracking_uri": "http://127.0.0.1:9", key: path, **auth}
+        )
+        source = build_source("mlflow", settings)
+        try:
+            results = source.read([WatchQuery("fraud", "fraud")], datetime(2026, 3, 1, tzinfo=UTC))
+        finally:
+            source.close()
+
+        error = results["fraud"]
+        assert isinstance(error, SourceError)
+        assert error.cause == f"{key}: cannot read {path}: {reason}"
+        assert "s3cr3t" not in str(error)

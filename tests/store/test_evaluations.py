@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, timedelta
 
 import pytest
 
 from retrain_sentinel.alerts.rules import AlertRuleSettings
-from retrain_sentinel.errors import StoreError
+from retrain_sentinel.errors import LeaseLost
 from retrain_sentinel.evaluation import Evaluation
 from retrain_sentinel.snapshot import Provenance, Snapshot
 from retrain_sentinel.store import HistoryStore
@@ -128,5 +129,59 @@ def test_times_come_back_aware_utc_whatever_zone_they_went_in_with(store: Histor
 
 
 def test_naive_times_are_refused(store: HistoryStore) -> None:
-    with pytest.raises((StoreError, ValueError), match="naive"):
-        store.record([evaluation("ok", T0.replace(tzinfo=None))], now=T0)
+    result = store.record([evaluation("ok", T0.replace(tzinfo=None))], now=T0)
+    assert list(result.failed) == ["churn"] and "naive" in result.failed["churn"]
+    assert store.history() == [] and store.alert_state("churn") is None
+
+
+# --- one watch the database refuses (issue 11, item 5) -----------------------------------------------
+
+
+def _refused(model: str) -> Evaluation:
+    """An evaluation the store refuses on every backend: its time carries no zone."""
+    return replace(evaluation("triggered", T0, model=model), evaluated_at=T0.replace(tzinfo=None))
+
+
+def test_a_watch_the_database_refuses_is_reported_and_the_others_are_recorded(store: HistoryStore) -> None:
+    batch = [evaluation("triggered", T0, model="a-good"), _refused("m-bad"), evaluation("ok", T0, model="z-good")]
+    result = store.record(batch, now=T0, routes={m: routes("ml-team") for m in ("a-good", "m-bad", "z-good")})
+    assert list(result.failed) == ["m-bad"] and "naive datetime" in result.failed["m-bad"]
+    assert "INSERT" not in result.failed["m-bad"]  # the cause, never the statement or its values
+    assert sorted(e.watch for e in store.history()) == ["a-good", "z-good"]
+    assert len(result.evaluation_ids) == 2
+    assert store.alert_state("m-bad") is None
+    firing = store.alert_state("a-good")
+    assert firing is not None and firing.alert_state == "firing"
+    # the transactional outbox holds: the good watch's notification was queued with its evaluation
+    assert [(r.watch, r.kind) for r in store.outbox()] == [("a-good", "firing")]
+    assert [n.watch for n in result.notifications] == ["a-good"]
+
+
+def test_the_batch_recorded_around_a_refused_watch_still_groups_its_notifications(store: HistoryStore) -> None:
+    good = [f"m{i}" for i in range(4)]
+    batch = [*(evaluation("triggered", T0, model=m) for m in good), _refused("bad")]
+    result = store.record(batch, now=T0, routes={m: routes("ml-team") for m in [*good, "bad"]})
+    assert list(result.failed) == ["bad"]
+    rows = store.outbox()
+    assert sorted(r.watch for r in rows) == good
+    assert len({r.group_id for r in rows}) == 1 and rows[0].group_id is not None
+
+
+def test_a_stale_lease_still_fences_a_batch_with_a_refused_watch(store: HistoryStore) -> None:
+    old = store.acquire_or_renew_lease("scheduler", "a", timedelta(seconds=30))
+    assert old is not None and store.release_lease(old)
+    new = store.acquire_or_renew_lease("scheduler", "b", timedelta(seconds=30))
+    assert new is not None
+    batch = [evaluation("triggered", T0), _refused("bad")]
+    with pytest.raises(LeaseLost):
+        store.record(batch, now=T0, routes=SLACK, lease=old)
+    assert store.history() == [] and store.outbox() == []
+    result = store.record(batch, now=T0, routes=SLACK, lease=new)
+    assert list(result.failed) == ["bad"] and [e.watch for e in store.history()] == ["churn"]
+
+
+def test_an_already_recorded_slot_is_still_skipped_beside_a_refused_watch(store: HistoryStore) -> None:
+    store.record([evaluation("ok", T0, slot_at=T0)], now=T0)
+    result = store.record([evaluation("ok", T0 + H, slot_at=T0), _refused("bad")], now=T0 + H)
+    assert result.skipped == (("churn", T0),) and list(result.failed) == ["bad"]
+    assert len(store.history()) == 1

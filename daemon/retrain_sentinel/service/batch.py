@@ -1,22 +1,26 @@
 """``evaluate_batch``: read each source once, run the policies, record — shared by ``check`` and ``run``.
 
 Reading is grouped by source so a batch of a thousand watches costs a source a handful of queries;
-one watch's failure is that watch's ``error`` outcome, and the others go on.
+one watch's failure is that watch's ``error`` outcome, and the others go on. Writing too: a watch
+whose data the history refuses (``RecordResult.failed``) becomes an ``error`` "not recorded",
+logged (``evaluation.not_recorded``) and counted (``record_failures_total``), while the others are
+recorded; readiness hears of every batch's write (``HealthState.recorded``).
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 import structlog
 
-from retrain_sentinel.errors import SourceError
+from retrain_sentinel.errors import LeaseLost, SourceError, StoreError
 from retrain_sentinel.evaluation import Evaluation, outcome_of
 from retrain_sentinel.redaction import redact
+from retrain_sentinel.service.health import HealthState
 from retrain_sentinel.service.metrics import SentinelMetrics
 from retrain_sentinel.service.runtime import Runtime, Watch
 from retrain_sentinel.snapshot import Snapshot
@@ -143,6 +147,25 @@ def _observe(
             metrics.source_errors.labels(result.source).inc()
 
 
+def _not_recorded(
+    results: Sequence[Evaluation], failed: Mapping[str, str], metrics: SentinelMetrics | None
+) -> list[Evaluation]:
+    """The results with each watch the history refused turned into an ``error`` saying so, logged
+    and counted (by reason only: a name the database refused may not fit a metric label either)."""
+    marked: list[Evaluation] = []
+    for result in results:
+        reason = failed.get(result.watch)
+        if reason is None:
+            marked.append(result)
+            continue
+        log.error("evaluation.not_recorded", model=result.watch, outcome=result.outcome, reason=reason)
+        error = f"evaluated {result.outcome}, but not recorded in the history: {reason}"
+        marked.append(replace(result, outcome="error", error=error, source=None))
+    if metrics is not None and failed:
+        metrics.record_failures.inc(len(failed))
+    return marked
+
+
 def evaluate_batch(
     runtime: Runtime,
     watches: Sequence[Watch],
@@ -152,23 +175,39 @@ def evaluate_batch(
     slot_at: datetime | None = None,
     lease: LeaseToken | None = None,
     metrics: SentinelMetrics | None = None,
+    health: HealthState | None = None,
 ) -> BatchResult:
     """Evaluate ``watches`` at ``now`` and, given a store, record them in one transaction.
 
     ``slot_at`` marks a scheduled run: a (model, slot) already in the history is skipped by the
     store, so a takeover never evaluates one slot twice into history. ``lease`` fences the write.
+    Watches the store refuses come back as ``error`` "not recorded"; ``health`` hears how the write
+    went (a write refused as a whole raises, as before, after telling it).
     """
     results = evaluate_watches(runtime, watches, now)
     recorded: RecordResult | None = None
     if store is not None:
-        recorded = store.record(
-            [replace(r, slot_at=slot_at) for r in results],
-            now=now,
-            rules={w.name: w.rules for w in watches},
-            routes={w.name: w.routes for w in watches},
-            lease=lease,
-            group_threshold=runtime.settings.delivery.group_threshold,
-        )
+        try:
+            recorded = store.record(
+                [replace(r, slot_at=slot_at) for r in results],
+                now=now,
+                rules={w.name: w.rules for w in watches},
+                routes={w.name: w.routes for w in watches},
+                lease=lease,
+                group_threshold=runtime.settings.delivery.group_threshold,
+            )
+        except LeaseLost:  # another replica leads: not a recording failure
+            raise
+        except StoreError as exc:
+            if metrics is not None:
+                metrics.record_failures.inc(len(results))
+            if health is not None:
+                health.recorded((), {r.watch: str(exc) for r in results})
+            raise
+        results = _not_recorded(results, recorded.failed, metrics)
+        if health is not None:
+            health.recorded([r.watch for r in results if r.watch not in recorded.failed], recorded.failed)
     skipped = {model for model, _ in (recorded.skipped if recorded is not None else ())}
-    _observe([r for r in results if r.watch not in skipped], metrics, slot_at)
+    failed = recorded.failed if recorded is not None else {}
+    _observe([r for r in results if r.watch not in skipped and r.watch not in failed], metrics, slot_at)
     return BatchResult(tuple(results), recorded)

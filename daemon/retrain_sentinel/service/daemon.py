@@ -66,7 +66,9 @@ class Daemon:
         self.metrics.config_reload_ok.set(1)
         self.health = HealthState(tick_period(self.settings))
         self.health.config_loaded = True
-        self.jobs = Jobs(runtime, lease=lambda: self.lease_loop.lease, metrics=self.metrics, clock=clock)
+        self.jobs = Jobs(
+            runtime, lease=lambda: self.lease_loop.lease, metrics=self.metrics, clock=clock, health=self.health
+        )
         self.lease_loop = LeaseLoop(
             lambda: self.settings,
             self.jobs,

@@ -1,13 +1,18 @@
 """What ``/healthz`` and ``/readyz`` report, kept as plain state the lease loop and startup update.
 
 Liveness is "the lease loop ticked recently" (a wedged process stops ticking); readiness is
-"config loaded, database reachable and migrated" — a standby is ready too, it just is not leading.
+"config loaded, database reachable and migrated, and recording" — a standby is ready too, it just
+is not leading. "Recording" fails when the latest evaluation of every watch the leader evaluated
+could not be written (the database refusing every write, or every watch's data): reaching the
+database is not enough if nothing gets into it. One watch the database refuses beside others it
+takes is that watch's error (its outcome, a log event, ``record_failures_total``), not the service's.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 __all__ = ["HealthState", "Readiness"]
@@ -30,7 +35,35 @@ class HealthState:
         self.config_loaded = False
         self.database_ok = False
         self.database_reason = "not connected yet"
-        self.leader = False
+        self._leader = False
+        self._latest: dict[str, str | None] = {}  # per watch: None when its latest write was recorded
+        self._last_refusal = ""
+
+    @property
+    def leader(self) -> bool:
+        return self._leader
+
+    @leader.setter
+    def leader(self, value: bool) -> None:
+        with self._lock:
+            if not value:  # a standby records nothing: what it recorded while leading is moot
+                self._latest.clear()
+            self._leader = value
+
+    def recorded(self, watches: Iterable[str], refused: Mapping[str, str]) -> None:
+        """The outcome of one batch's write: ``watches`` recorded (or already recorded), ``refused``
+        not, with why. Each watch's latest outcome is kept, so batches of other schedules count."""
+        with self._lock:
+            self._latest.update(dict.fromkeys(watches))
+            self._latest.update(refused)
+            if refused:
+                self._last_refusal = list(refused.values())[-1]
+
+    def watching(self, watches: Iterable[str]) -> None:
+        """The config now watches ``watches`` (a reload): what removed watches recorded is moot."""
+        keep = set(watches)
+        with self._lock:
+            self._latest = {name: reason for name, reason in self._latest.items() if name in keep}
 
     def tick(self) -> None:
         with self._lock:
@@ -53,4 +86,11 @@ class HealthState:
                 return Readiness(False, role, "config not loaded")
             if not self.database_ok:
                 return Readiness(False, role, f"database not ready: {self.database_reason}")
+            if self._latest and all(reason is not None for reason in self._latest.values()):
+                return Readiness(
+                    False,
+                    role,
+                    f"recording failing: the latest evaluation of each of {len(self._latest)} watch(es) "
+                    f"could not be recorded: {self._last_refusal}",
+                )
             return Readiness(True, role, "ready")

@@ -33,6 +33,7 @@ from retrain_sentinel.delivery.channels.base import Channel
 from retrain_sentinel.delivery.dispatcher import Dispatcher
 from retrain_sentinel.errors import DeliveryError, LeaseLost, SentinelError
 from retrain_sentinel.service.batch import evaluate_batch
+from retrain_sentinel.service.health import HealthState
 from retrain_sentinel.service.metrics import SentinelMetrics
 from retrain_sentinel.service.runtime import Runtime
 from retrain_sentinel.service.schedule import aps_trigger, current_slot
@@ -90,7 +91,8 @@ def _new_scheduler() -> BackgroundScheduler:
 class Jobs:
     """The scheduled jobs of one replica; the lease loop calls ``lead`` and ``step_down``.
 
-    ``lease`` returns the lease this replica holds right now (``None`` on a standby).
+    ``lease`` returns the lease this replica holds right now (``None`` on a standby); ``health``
+    hears how each batch's write went (``/readyz`` fails while nothing can be recorded).
     """
 
     def __init__(
@@ -100,10 +102,12 @@ class Jobs:
         lease: Callable[[], LeaseToken | None],
         metrics: SentinelMetrics,
         clock: Clock,
+        health: HealthState | None = None,
     ) -> None:
         self.runtime = runtime
         self.metrics = metrics
         self.clock = clock
+        self.health = health
         self._lease = lease
         self.store: HistoryStore | None = None
         self.dispatcher: Dispatcher | None = None
@@ -193,7 +197,14 @@ class Jobs:
             now = self.clock()
             slot = current_slot(watches[0].settings.schedule, now, runtime.settings.timezone)
             evaluate_batch(
-                runtime, watches, now, store=store, slot_at=slot, lease=lease, metrics=self.metrics
+                runtime,
+                watches,
+                now,
+                store=store,
+                slot_at=slot,
+                lease=lease,
+                metrics=self.metrics,
+                health=self.health,
             )
 
     def dispatch(self, channel: str | None = None) -> None:
@@ -233,6 +244,8 @@ class Jobs:
         with self._running_lock:
             self._retired.append(self.runtime)
             self.runtime = runtime
+        if self.health is not None:
+            self.health.watching(runtime.watches)
         if self.store is not None:
             if self.dispatcher is not None:
                 self.dispatcher.stop()

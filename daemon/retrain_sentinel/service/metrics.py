@@ -44,6 +44,11 @@ class SentinelMetrics:
         self.source_errors = Counter(
             _PREFIX + "source_errors", "Source reads that failed, by source.", ["source"], registry=r
         )
+        self.record_failures = Counter(
+            _PREFIX + "record_failures",
+            "Evaluations the history database did not record (each is logged with its model).",
+            registry=r,
+        )
         self.config_reload_ok = Gauge(
             _PREFIX + "config_last_reload_successful", "1 when the last config (re)load succeeded.", registry=r
         )

@@ -29,6 +29,7 @@ __all__ = [
     "source_name_of",
     "split_metrics",
     "to_number",
+    "unexpected",
 ]
 
 DRIFT_PREFIX = "drift/"
@@ -95,6 +96,8 @@ def to_number(value: object, what: str) -> float:
             pass
     if isinstance(value, Decimal):  # PostgreSQL NUMERIC
         return float(value)
+    if isinstance(value, Mapping | list | tuple):  # JSON: its text may be nested too deep to print
+        raise ValueError(f"{what} is not a number: a JSON {'object' if isinstance(value, Mapping) else 'array'}")
     raise ValueError(f"{what} is not a number: {str(value)[:40]!r}")
 
 
@@ -135,6 +138,15 @@ def source_name_of(metric: str, aliases: Mapping[str, str]) -> str:
 def fail_all(source: str, watches: Sequence[WatchQuery], cause: str) -> dict[str, SourceResult]:
     """Every watch of the batch gets the same source-wide failure."""
     return {w.watch: SourceError(source, w.registry_model, cause) for w in watches}
+
+
+def unexpected(exc: BaseException) -> str:
+    """The cause for a watch whose rows broke the source in a way it did not foresee.
+
+    Sources catch this per watch, after their own ``WatchFailure``s: a row nobody anticipated must
+    still fail only the watch it belongs to, never the batch (the caller redacts it).
+    """
+    return f"unexpected {type(exc).__name__}: {first_line(str(exc))}"
 
 
 def first_line(text: str, limit: int = 300) -> str:

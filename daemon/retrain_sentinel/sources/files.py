@@ -34,7 +34,7 @@ from retrain_sentinel.datafiles import (
 from retrain_sentinel.drift import DriftError, Profile, compare
 from retrain_sentinel.errors import SourceError
 from retrain_sentinel.snapshot import Provenance, Snapshot
-from retrain_sentinel.sources.base import SourceResult, WatchFailure, WatchQuery
+from retrain_sentinel.sources.base import SourceResult, WatchFailure, WatchQuery, unexpected
 from retrain_sentinel.sources.settings import FilesSourceSettings
 
 __all__ = ["FilesSource", "date_in_path"]
@@ -90,6 +90,8 @@ class FilesSource:
                 results[watch.watch] = SourceError(self.name, watch.registry_model, str(exc))
             except (DataFileError, DriftError) as exc:
                 results[watch.watch] = SourceError(self.name, watch.registry_model, str(exc))
+            except Exception as exc:  # a file nobody foresaw (vanished mid-read, unreadable) fails its watch only
+                results[watch.watch] = SourceError(self.name, watch.registry_model, unexpected(exc))
         return results
 
     def check(self) -> None:

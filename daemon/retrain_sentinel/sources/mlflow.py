@@ -33,6 +33,7 @@ from retrain_sentinel.sources.base import (
     source_name_of,
     split_metrics,
     to_number,
+    unexpected,
 )
 from retrain_sentinel.sources.mlflow_api import PAGE_SIZE, Client, Failure, NotFound, Transient, millis
 from retrain_sentinel.sources.settings import (
@@ -110,6 +111,8 @@ class MlflowSource:
             return SourceError(self.name, watch.registry_model, self._client.redact(str(exc)))
         except NotFound as exc:
             return SourceError(self.name, watch.registry_model, self._client.redact(f"not found: {exc}"))
+        except Exception as exc:  # an answer nobody foresaw fails its watch, not the batch's pool.map
+            return SourceError(self.name, watch.registry_model, self._client.redact(unexpected(exc)))
 
     def _snapshot(self, watch: WatchQuery) -> Snapshot:
         aliases = merged_aliases(self.settings.aliases, watch)
@@ -281,7 +284,10 @@ def _parse_run(run: Mapping[str, Any]) -> _Run:
         except ValueError as exc:
             raise Failure(str(exc)) from None
         if metric.get("timestamp") is not None:
-            times[key] = int(metric["timestamp"])
+            try:
+                times[key] = int(metric["timestamp"])
+            except (TypeError, ValueError):
+                raise Failure(f"metric {key!r} of run {run_id} has a timestamp that is not a number") from None
 
     def pairs(kind: str) -> dict[str, str]:
         return {str(p.get("key")): str(p.get("value")) for p in data.get(kind) or ()}

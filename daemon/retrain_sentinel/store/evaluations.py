@@ -6,16 +6,21 @@ writes the states with optimistic concurrency (``alert_states.write``), and queu
 notifications in the outbox. A crash before commit loses nothing that was promised; after commit,
 nothing is lost either, because the dispatcher works from the outbox. A ``StateConflict`` means
 another writer came between the reads and the writes: the caller rolls back and retries.
+
+When the database refuses a value of the batch (``refused``: a name too long for its column, a NUL
+PostgreSQL cannot store), the caller runs ``record_isolating`` instead, in a new transaction: it
+finds the watches to blame and records all the others in one go, so one watch's data never stops
+the batch, and each watch's evaluation, state and notifications are still written together.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select
+from sqlalchemy import Connection, Row, delete, exc, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -27,10 +32,20 @@ from retrain_sentinel.evaluation import Evaluation, StoredEvaluation
 from retrain_sentinel.report import RetrainingReport
 from retrain_sentinel.snapshot import Snapshot
 from retrain_sentinel.store import alert_states, outbox, silences
+from retrain_sentinel.store.engine import describe
 from retrain_sentinel.store.records import RecordResult
 from retrain_sentinel.store.schema import evaluations
 
-__all__ = ["AlertPlan", "history", "insert_evaluation", "latest", "purge", "record"]
+__all__ = [
+    "AlertPlan",
+    "history",
+    "insert_evaluation",
+    "latest",
+    "purge",
+    "record",
+    "record_isolating",
+    "refused",
+]
 
 
 @dataclass(frozen=True)
@@ -126,6 +141,87 @@ def record(
         states=written,
         notifications=tuple(queued),
     )
+
+
+_DATA_ERRORS = (ValueError, TypeError, OverflowError, RecursionError)
+"""What our own code raises on one watch's odd data while preparing its rows (serialising a report,
+comparing its times)."""
+
+
+def refused(error: BaseException | None) -> bool:
+    """Whether ``error`` is the database (or its driver, before sending anything) refusing a value
+    of the batch, rather than the connection, the lease or a concurrent writer failing.
+
+    Only then can one watch be to blame, and only then is finding it worth a second transaction;
+    any other failure is the batch's, and the caller's to retry or report.
+    """
+    if isinstance(error, exc.DataError):  # too long, NUL, bad JSON text: PostgreSQL's class 22
+        return True
+    if isinstance(error, exc.StatementError):  # raised while binding, before the database saw it
+        return not isinstance(error, exc.DBAPIError)
+    return isinstance(error, _DATA_ERRORS)
+
+
+def record_isolating(
+    connection: Connection, batch: Sequence[Evaluation], now: datetime, plan: AlertPlan
+) -> RecordResult:
+    """``record`` for a batch the database refused: the refused watches in ``failed``, each with
+    its cause, and everything else recorded together (grouped as one batch, in this transaction).
+
+    The refused watches are found by recording halves of the batch in savepoints that are always
+    rolled back, splitting the halves that fail: a few tries per refused watch instead of one per
+    watch, so a batch of thousands with one bad name costs about twice its normal work.
+    """
+    by_watch: dict[str, list[Evaluation]] = {}
+    for evaluation in sorted(batch, key=lambda e: e.watch):
+        by_watch.setdefault(evaluation.watch, []).append(evaluation)
+    failed: dict[str, str] = {}
+    watches = list(by_watch)
+    halves = [watches[: len(watches) // 2], watches[len(watches) // 2 :]] if len(watches) > 1 else [watches]
+    for half in halves:  # the whole batch failed already: start with its halves
+        _find_refused(connection, half, by_watch=by_watch, now=now, plan=plan, failed=failed)
+    rest = [e for watch, group_ in by_watch.items() if watch not in failed for e in group_]
+    return replace(record(connection, rest, now, plan), failed=failed)
+
+
+def _find_refused(
+    connection: Connection,
+    watches: Sequence[str],
+    *,
+    by_watch: Mapping[str, Sequence[Evaluation]],
+    now: datetime,
+    plan: AlertPlan,
+    failed: dict[str, str],
+) -> None:
+    """Add to ``failed`` the watches among ``watches`` whose records the database refuses."""
+    if not watches:
+        return
+    error = _dry_run(connection, [e for w in watches for e in by_watch[w]], now, plan)
+    if error is None:
+        return
+    if len(watches) == 1:
+        failed[watches[0]] = describe(error)
+        return
+    middle = len(watches) // 2
+    for half in (watches[:middle], watches[middle:]):
+        _find_refused(connection, half, by_watch=by_watch, now=now, plan=plan, failed=failed)
+
+
+def _dry_run(
+    connection: Connection, batch: Sequence[Evaluation], now: datetime, plan: AlertPlan
+) -> BaseException | None:
+    """Record ``batch`` in a savepoint and roll it back: what the database refused, if anything.
+    Any other failure (connection, conflict) is the whole transaction's and propagates."""
+    savepoint = connection.begin_nested()
+    try:
+        record(connection, batch, now, plan)
+    except Exception as error:
+        savepoint.rollback()
+        if not refused(error):
+            raise
+        return error
+    savepoint.rollback()
+    return None
 
 
 def _apply_rules(

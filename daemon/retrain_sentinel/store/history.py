@@ -26,7 +26,7 @@ from retrain_sentinel.evaluation import Evaluation, StoredEvaluation
 from retrain_sentinel.redaction import redact
 from retrain_sentinel.store import alert_states, evaluations, outbox, silences
 from retrain_sentinel.store import lease as leases
-from retrain_sentinel.store.engine import READ_ONLY, make_engine, mask_url, translate_errors
+from retrain_sentinel.store.engine import READ_ONLY, describe, make_engine, mask_url, translate_errors
 from retrain_sentinel.store.records import (
     ClaimResult,
     LeaseInfo,
@@ -107,14 +107,26 @@ class HistoryStore:
         """Record a batch in one transaction: evaluations, alert states, queued notifications.
 
         ``rules`` / ``routes`` are per model (missing: default rules, no routes). Raises
-        ``LeaseLost`` (writing nothing) when ``lease`` no longer holds.
+        ``LeaseLost`` (writing nothing) when ``lease`` no longer holds. When the database refuses
+        a value of some watches (a name too long for its column, a NUL), they are left out and
+        returned in ``failed`` with the cause, and the rest is recorded in a second transaction —
+        one watch's data never fails the batch.
         """
         plan = evaluations.AlertPlan(rules or {}, routes or {}, group_threshold, self._new_id)
+        try:
+            return self._record_retrying(lambda c: evaluations.record(c, batch, now, plan), lease)
+        except Exception as error:
+            if not evaluations.refused(error.__cause__ if isinstance(error, StoreError) else error):
+                raise
+            cause = describe(error.__cause__ or error)
+        log.warning("store.record_isolating", evaluations=len(batch), cause=cause)
+        return self._record_retrying(lambda c: evaluations.record_isolating(c, batch, now, plan), lease)
+
+    def _record_retrying(self, work: Callable[[Connection], RecordResult], lease: LeaseToken | None) -> RecordResult:
+        """``work`` in one transaction, retried from fresh reads when another writer came between."""
         for attempt in range(1, RECORD_ATTEMPTS + 1):
             try:
-                result = self._write(
-                    "recording evaluations", lambda c: evaluations.record(c, batch, now, plan), lease
-                )
+                result = self._write("recording evaluations", work, lease)
                 return replace(result, attempts=attempt)
             except alert_states.StateConflict:
                 log.info("store.record_conflict", attempt=attempt)

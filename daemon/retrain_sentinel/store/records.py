@@ -22,7 +22,11 @@ __all__ = [
 
 @dataclass(frozen=True)
 class RecordResult:
-    """What one ``record`` call wrote: evaluation ids, skipped slots, changes, queued notifications."""
+    """What one ``record`` call wrote: evaluation ids, skipped slots, changes, queued notifications.
+
+    ``failed`` holds the watches whose data the database refused (a value too long, a NUL), each
+    with the cause: nothing of theirs was written, and everything else of the batch was.
+    """
 
     evaluation_ids: tuple[int, ...] = ()
     skipped: tuple[tuple[str, datetime | None], ...] = ()
@@ -30,6 +34,7 @@ class RecordResult:
     states: Mapping[str, AlertState] = field(default_factory=dict)
     notifications: tuple[Notification, ...] = ()
     attempts: int = 1
+    failed: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

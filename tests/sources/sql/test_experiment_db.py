@@ -459,3 +459,81 @@ def test_a_batch_uses_the_same_number_of_statements_for_10_and_1000_watches(
     small, large = statements_for(10), statements_for(1000)
     assert small == large
     assert large <= 5
+
+
+# --- one bad row among healthy ones (issue 11, item 6) ---------------------------------------------
+
+
+def _poison(databases: Databases) -> tuple[list[WatchQuery], dict[str, str]]:
+    """A healthy model beside one watch per kind of bad row; returns the watches and, per bad
+    watch, the text its error must hold (the row it names)."""
+    lab = databases.lab
+    day = timedelta(days=1)
+    watches, expected = [], {}
+
+    lab.register("good", "1", T0, metrics={"accuracy": 0.9})
+    lab.train("eval-good-1", T0 + day, epochs=1, task="good", final={"accuracy": 0.88})
+    watches += [
+        WatchQuery("good", "good", current_run=NamedRun(name="eval-good-*")),
+        WatchQuery("good-task", "good", current_run=TaskRun(task="good")),
+    ]
+
+    # A deeply nested metrics JSON: json.loads raises RecursionError, not ValueError.
+    deep = lab.register("deep", "1", T0, metrics="[" * 100_000 + "]" * 100_000)
+    watches.append(WatchQuery("deep", "deep"))
+    expected["deep"] = f"metrics of 'deep' version 1 (models row {deep}) is nested too deeply"
+
+    # A NULL metric_name among the current run's rows.
+    lab.register("nullname", "1", T0, metrics={"accuracy": 0.9})
+    run = lab.train("eval-nullname-1", T0 + day, epochs=1, task="nullname", final={"accuracy": 0.8})
+    with lab.experiments.begin() as connection:
+        connection.execute(
+            text("INSERT INTO metrics (run_id, metric_name, value, epoch, step) VALUES (:run, NULL, 1.0, 9, 9)"),
+            {"run": run},
+        )
+        metric_id = connection.execute(text("SELECT MAX(metric_id) FROM metrics")).scalar_one()
+    watches.append(WatchQuery("nullname", "nullname", current_run=NamedRun(name="eval-nullname-*")))
+    expected["nullname"] = f"metrics row {metric_id} of run {run} has no metric_name"
+
+    # A training time that a timezone east of UTC pushes before year 1 (OverflowError).
+    ancient = lab.register("ancient", "1", T0, metrics={"accuracy": 0.9})
+    with lab.registry.begin() as connection:
+        connection.execute(
+            text("UPDATE models SET created_at = '0001-01-01 00:00:00' WHERE model_id = :id"), {"id": ancient}
+        )
+    watches.append(WatchQuery("ancient", "ancient"))
+    expected["ancient"] = f"created_at of 'ancient' version 1 (models row {ancient}) is out of range"
+
+    # A run_id selector that passes a digit check once its dashes are stripped, then int() raises.
+    watches.append(WatchQuery("dashes", "good", current_run=RunId(run_id="--5")))
+    expected["dashes"] = "run_id '--5' is not an integer (runs.run_id)"
+
+    if databases.dialect == "sqlite":  # PostgreSQL's TIMESTAMP column holds one type only
+        lab.register("mixed", "1", T0, metrics={"accuracy": 0.9})
+        lab.train("eval-mixed-1", T0, epochs=1, task="mixed", final={"accuracy": 0.8})
+        late = lab.train("eval-mixed-2", T0 + day, epochs=1, task="mixed", final={"accuracy": 0.7})
+        with lab.experiments.begin() as connection:
+            connection.execute(text("UPDATE runs SET created_at = 1717000000 WHERE run_id = :id"), {"id": late})
+        watches += [
+            WatchQuery("mixed", "mixed", current_run=NamedRun(name="eval-mixed-*")),
+            WatchQuery("mixed-task", "mixed", current_run=TaskRun(task="mixed")),
+        ]
+        expected["mixed"] = expected["mixed-task"] = f"created_at of run {late} is not a time: '1717000000'"
+    return watches, expected
+
+
+def test_a_bad_row_fails_only_the_watch_it_belongs_to_and_names_the_row(
+    databases: Databases, now: datetime
+) -> None:
+    watches, expected = _poison(databases)
+    source = source_for(databases, timezone="Asia/Tokyo")
+    results = source.read(watches, now)
+    source.close()
+    for name in ("good", "good-task"):
+        assert isinstance(results[name], Snapshot), results[name]
+        assert results[name].current_metrics == {"accuracy": 0.88}  # type: ignore[union-attr]
+    for name, text_ in expected.items():
+        result = results[name]
+        assert isinstance(result, SourceError), (name, result)
+        assert text_ in result.cause, (name, result.cause)
+        assert "unexpected" not in result.cause, (name, result.cause)

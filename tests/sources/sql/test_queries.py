@@ -303,3 +303,43 @@ def test_a_connection_refused_for_a_moment_is_retried(custom: str) -> None:
         source.close()
     finally:
         proxy.close()
+
+
+# --- one bad row among healthy ones (issue 11, item 6) ---------------------------------------------
+
+
+def test_a_bad_row_fails_only_the_watch_it_belongs_to_and_names_the_row(custom: str) -> None:
+    engine = create_engine(custom)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE scores (model TEXT, metric TEXT, val REAL, trained TIMESTAMP)"))
+        connection.execute(
+            text("INSERT INTO scores VALUES (:m, :n, :v, :at)"),
+            [
+                {"m": "churn", "n": "accuracy", "v": 0.8, "at": "2024-05-01 08:00:00"},
+                {"m": None, "n": "accuracy", "v": 0.1, "at": "2024-05-01 08:00:00"},  # belongs to no watch
+                {"m": "nullname", "n": None, "v": 0.5, "at": "2024-05-01 08:00:00"},
+                {"m": "ancient", "n": "accuracy", "v": 0.5, "at": "0001-01-01 00:00:00"},
+            ],
+        )
+    engine.dispose()
+    settings: Any = TypeAdapter(SourceSettings).validate_python(
+        {
+            "kind": "sql",
+            "url": custom,
+            "timezone": "Asia/Tokyo",  # east of UTC: year 1 at midnight is before the first UTC instant
+            "queries": {
+                "current_metrics": "SELECT model, metric AS name, val AS value FROM scores WHERE model IN :models OR model IS NULL",
+                "snapshot": "SELECT model, trained AS last_trained_at FROM scores WHERE model IN :models",
+            },
+        }
+    )
+    source = build_source("wh", settings)
+    names = ("churn", "nullname", "ancient")
+    results = source.read([WatchQuery(n, n) for n in names], NOW)
+    source.close()
+    assert isinstance(results["churn"], Snapshot), results["churn"]
+    assert results["churn"].current_metrics == {"accuracy": 0.8}
+    nullname, ancient = results["nullname"], results["ancient"]
+    assert isinstance(nullname, SourceError) and isinstance(ancient, SourceError)
+    assert "query 'current_metrics' returned a row of model 'nullname' without a name" in nullname.cause
+    assert "last_trained_at is out of range: '0001-01-01 00:00:00'" in ancient.cause

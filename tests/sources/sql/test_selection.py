@@ -207,7 +207,71 @@ def test_only_watches_with_a_selector_get_an_answer() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "number"), [("42", 42), ("-3", -3), (" 7 ", 7), ("4.2", None), ("abc", None)]
+    ("text", "number"),
+    [
+        ("42", 42),
+        ("-3", -3),
+        (" 7 ", 7),
+        ("4.2", None),
+        ("abc", None),
+        ("--5", None),  # passes a digit check after lstrip("-"), then int() raises
+        ("-", None),
+        ("1_000", None),
+        ("٣", None),  # an Arabic-Indic digit: isdigit() says yes, runs.run_id has no such number
+        ("9" * 30, None),  # beyond any integer column
+    ],
 )
 def test_a_run_id_is_read_as_an_integer_or_not_at_all(text: str, number: int | None) -> None:
     assert run_number(RunId(run_id=text)) == number
+
+
+# --- rows that cannot be compared ----------------------------------------------------------------
+
+
+def test_a_run_whose_created_at_could_not_be_read_fails_only_the_watches_that_choose_among_it() -> None:
+    runs = [
+        *RUNS,
+        Run(8, "eval-bad-1", "bad-eval", T0),
+        Run(9, "eval-bad-2", "bad-eval", None, problem="runs row 9: created_at is not a time: '1717000000'"),
+    ]
+    chosen = choose_runs(
+        {
+            "by-glob": NamedRun(name="eval-bad-*"),
+            "by-task": TaskRun(task="bad-eval"),
+            "by-id": RunId(run_id="9"),  # one run named: nothing to compare
+            "healthy": NamedRun(name="eval-churn-*"),
+            "healthy-task": TaskRun(task="fraud-monitoring"),
+        },
+        runs,
+    )
+    assert chosen["by-glob"] == chosen["by-task"] == "runs row 9: created_at is not a time: '1717000000'"
+    assert chosen["by-id"] == runs[-1]
+    assert chosen["healthy"] == RUNS[1] and chosen["healthy-task"] == RUNS[4]
+
+
+def test_created_at_values_of_different_types_are_a_reason_not_an_exception() -> None:
+    # What a source that did not read its times would pass: the choice must not raise TypeError.
+    runs = [Run(1, "eval-a", "t", "2024-05-01 10:00:00"), Run(2, "eval-b", "t", 1717000000)]
+    chosen = choose_runs({"mixed": TaskRun(task="t"), "one": RunId(run_id="1")}, runs)
+    assert chosen["one"] == runs[0]
+    assert isinstance(chosen["mixed"], str)
+    assert "runs rows 1, 2" in chosen["mixed"] and "created_at" in chosen["mixed"]
+
+
+def test_a_version_whose_created_at_could_not_be_read_fails_that_baseline_with_the_row_named() -> None:
+    bad = Version(
+        model_id=5,
+        name="churn",
+        version="2",
+        created_at=None,
+        status="active",
+        training_run_id=None,
+        metrics=None,
+        metadata=None,
+        problem="models row 5 ('churn' version 2): created_at is out of range: '0001-01-01 00:00:00'",
+    )
+    with pytest.raises(WatchFailure, match=r"models row 5 \('churn' version 2\): created_at is out of range"):
+        choose_baseline("churn", None, "production", [version(1, T0), bad])
+    mixed = [version(1, T0), version(2, "2024-05-02 10:00:00")]  # type: ignore[arg-type]
+    with pytest.raises(WatchFailure, match=r"models rows 1, 2: created_at values of different types"):
+        choose_baseline("churn", None, "production", mixed)

@@ -7,6 +7,10 @@ candidate runs, one for the latest value of each metric of the chosen runs (each
 the highest epoch, then step, then timestamp), and one for run configs when a count asks for run
 metadata. Which rows are chosen is ``selection``'s (the same rules on every backend); turning them
 into a snapshot is ``experiment_snapshot``'s.
+
+Rows are read leniently and judged per watch: a row that cannot be read (a ``created_at`` that is
+not a time, a metric without a name) is marked with the reason, naming it, and fails only the
+watches it belongs to — one bad row among thousands never fails the batch.
 """
 
 from __future__ import annotations
@@ -24,7 +28,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from retrain_sentinel.errors import SourceError
 from retrain_sentinel.redaction import Redactor, database_url_secrets
 from retrain_sentinel.snapshot import Snapshot
-from retrain_sentinel.sources.base import SourceResult, WatchFailure, WatchQuery, fail_all, merged_aliases
+from retrain_sentinel.sources.base import (
+    SourceResult,
+    WatchFailure,
+    WatchQuery,
+    fail_all,
+    merged_aliases,
+    unexpected,
+)
 from retrain_sentinel.sources.settings import MetadataCount, NamedRun, RunId, SqlLayoutSettings, TaskRun
 from retrain_sentinel.sources.sql.engine import ListParam, describe_db_error, open_read_only, retry_db
 from retrain_sentinel.sources.sql.experiment_snapshot import RunReadings, build_snapshot
@@ -36,6 +47,7 @@ from retrain_sentinel.sources.sql.selection import (
     run_number,
     tag_of,
 )
+from retrain_sentinel.sources.sql.times import to_utc
 
 __all__ = ["ExperimentDbSource"]
 
@@ -100,6 +112,8 @@ class ExperimentDbSource:
                 )
             except WatchFailure as exc:
                 results[watch.watch] = SourceError(self.name, watch.registry_model, self._redact(str(exc)))
+            except Exception as exc:  # a row nobody foresaw fails its watch, not the batch
+                results[watch.watch] = SourceError(self.name, watch.registry_model, self._redact(unexpected(exc)))
         return results
 
     def check(self) -> None:
@@ -154,8 +168,12 @@ class ExperimentDbSource:
             found = by_id.get(model_id)
             if found is None:
                 found = by_id[model_id] = Version(
-                    model_id, name, str(version), created_at, status, run_id, metrics, metadata
+                    model_id, name, str(version), None, status, run_id, metrics, metadata
                 )
+                try:
+                    found.created_at = to_utc(created_at, self._zone, f"created_at of {found.row}")
+                except WatchFailure as exc:
+                    found.problem = str(exc)
             if tag is not None:
                 found.tags.add(tag)
         grouped: dict[str, list[Version]] = defaultdict(list)
@@ -185,8 +203,15 @@ class ExperimentDbSource:
                         lists.statement(sql, "ids", "tasks"),
                         {"ids": lists.value(sorted(set(ids))), "tasks": lists.value(tasks)},
                     ).all()
-            runs = [Run(int(r[0]), r[1], r[2], r[3]) for r in rows]
+            runs = [self._run(int(r[0]), r[1], r[2], r[3]) for r in rows]
         return choose_runs(selectors, runs)
+
+    def _run(self, run_id: int, name: Any, task: Any, created_at: Any) -> Run:
+        """A ``runs`` row with its ``created_at`` read as UTC, or the reason it could not be."""
+        try:
+            return Run(run_id, name, task, to_utc(created_at, self._zone, f"created_at of run {run_id}"))
+        except WatchFailure as exc:
+            return Run(run_id, name, task, None, problem=str(exc))
 
     def _read_latest_metrics(self, run_ids: Sequence[int]) -> dict[int, RunReadings]:
         """Per run: each metric's latest value (highest epoch, then step, then timestamp) and the
@@ -196,8 +221,8 @@ class ExperimentDbSource:
             return {}
         lists = ListParam(self._experiments.dialect.name)
         latest_sql = (
-            "SELECT run_id, metric_name, value FROM ("
-            " SELECT m.run_id, m.metric_name, m.value,"
+            "SELECT run_id, metric_name, value, metric_id FROM ("
+            " SELECT m.run_id, m.metric_name, m.value, m.metric_id,"
             "  ROW_NUMBER() OVER (PARTITION BY m.run_id, m.metric_name ORDER BY"
             "   m.epoch DESC NULLS LAST, m.step DESC NULLS LAST, m.timestamp DESC NULLS LAST,"
             "   m.metric_id DESC) AS position"
@@ -216,11 +241,15 @@ class ExperimentDbSource:
             rows = connection.execute(lists.statement(latest_sql, "ids"), ids).all()
             last = last_future.result()
         found: dict[int, RunReadings] = {}
-        for run_id, name, value in rows:
-            metrics, _ = found.setdefault(int(run_id), ({}, last.get(run_id)))
-            metrics[name] = value
+        for run_id, name, value, metric_id in rows:
+            readings = found.setdefault(int(run_id), RunReadings(last_at=last.get(run_id)))
+            if isinstance(name, str):
+                readings.metrics[name] = value
+            elif readings.problem is None:  # NULL (or a BLOB): which metric it is cannot be told
+                what = "no metric_name" if name is None else "a metric_name that is not text"
+                readings.problem = f"metrics row {metric_id} of run {run_id} has {what}"
         for run_id, last_at in last.items():
-            found.setdefault(int(run_id), ({}, last_at))
+            found.setdefault(int(run_id), RunReadings(last_at=last_at))
         return found
 
     def _read_configs(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any
 
@@ -22,8 +23,16 @@ from retrain_sentinel.sources.sql.times import to_utc
 
 __all__ = ["RunReadings", "build_snapshot"]
 
-RunReadings = tuple[dict[str, Any], Any]
-"""Per run: the latest value of each metric, and the time of the run's latest metric row."""
+
+
+@dataclass
+class RunReadings:
+    """Per run: the latest value of each metric, the time of its latest metric row, and why its
+    metrics cannot be used (a row without a name), if so — naming the row."""
+
+    metrics: dict[str, Any] = field(default_factory=dict)
+    last_at: Any = None
+    problem: str | None = None
 
 
 def build_snapshot(
@@ -40,16 +49,14 @@ def build_snapshot(
     """``run`` is the chosen current run, the reason there is none, or ``None`` when the watch
     names no ``current_run``; ``configs`` holds the runs' ``config`` JSON where a count needs it."""
     version = baseline.version
-    baseline_raw = _version_metrics(watch, version)
+    baseline_raw = _version_metrics(version)
     if isinstance(run, str):
         raise WatchFailure(run)
     current_raw, observed_at = _run_metrics(run, readings, zone) if run is not None else (None, None)
     current_metrics, drift_metrics = (
         split_metrics(current_raw, aliases) if current_raw is not None else (None, None)
     )
-    last_trained_at = to_utc(
-        version.created_at, zone, f"created_at of {watch.registry_model!r} version {version.version}"
-    )
+    last_trained_at = to_utc(version.created_at, zone, f"created_at of {version.row}")
     baseline_count, current_count, new_count = _counts(
         watch,
         version,
@@ -75,9 +82,9 @@ def build_snapshot(
 # --- metrics -----------------------------------------------------------------------------------------
 
 
-def _version_metrics(watch: WatchQuery, version: Version) -> dict[str, float]:
+def _version_metrics(version: Version) -> dict[str, float]:
     """The numbers of the baseline version's ``metrics`` JSON (nested values and nulls skipped)."""
-    what = f"metrics of {watch.registry_model!r} version {version.version}"
+    what = f"metrics of {version.row}"
     metrics: dict[str, float] = {}
     for key, value in _json_object(version.metrics, what).items():
         if value is None or isinstance(value, dict | list):
@@ -91,16 +98,18 @@ def _version_metrics(watch: WatchQuery, version: Version) -> dict[str, float]:
 
 def _run_metrics(run: Run, readings: Mapping[int, RunReadings], zone: tzinfo) -> tuple[dict[str, float], Any]:
     """The run's latest metric values as numbers (nulls skipped), and when it logged the last one."""
-    values, last_at = readings.get(run.run_id, ({}, None))
+    found = readings.get(run.run_id) or RunReadings()
+    if found.problem is not None:
+        raise WatchFailure(found.problem)
     metrics: dict[str, float] = {}
-    for name, value in values.items():
+    for name, value in found.metrics.items():
         if value is None:
             continue
         try:
             metrics[name] = to_number(value, f"metric {name!r} of run {run.run_id}")
         except ValueError as exc:
             raise WatchFailure(str(exc)) from None
-    return metrics, to_utc(last_at, zone, f"metric timestamp of run {run.run_id}")
+    return metrics, to_utc(found.last_at, zone, f"metric timestamp of run {run.run_id}")
 
 
 # --- counts ------------------------------------------------------------------------------------------
@@ -156,7 +165,7 @@ def _baseline_count(
         return None
     if isinstance(spec, MetricCount):
         return metrics.get(source_name_of(spec.metric, aliases))
-    what = f"metadata of {watch.registry_model!r} version {version.version}"
+    what = f"metadata of {version.row}"
     return _metadata_count(_json_object(version.metadata, what), spec.metadata, what)
 
 
@@ -189,6 +198,8 @@ def _json_object(raw: Any, what: str) -> dict[str, Any]:
         return raw
     try:
         value = json.loads(raw)
+    except RecursionError:
+        raise WatchFailure(f"{what} is nested too deeply") from None
     except (TypeError, ValueError) as exc:
         raise WatchFailure(f"{what} is not valid JSON") from exc
     if not isinstance(value, dict):

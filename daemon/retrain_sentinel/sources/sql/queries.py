@@ -5,6 +5,10 @@ A query runs once per batch when it uses ``:models`` (an expanding list; its row
 ``:since`` / ``:until`` bind the window ending now, as naive times in the source's timezone (the
 way such databases store them). Values are always bound, never formatted into the SQL, and the
 connection is read-only.
+
+A query of the wrong shape (no ``model`` column, unknown snapshot columns) fails the batch; a bad
+row fails only its model's watches, with the query and the model named — a row whose ``model`` is
+NULL belongs to no watch and is skipped.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from retrain_sentinel.sources.base import (
     merged_aliases,
     split_metrics,
     to_number,
+    unexpected,
 )
 from retrain_sentinel.sources.settings import SqlQueriesSettings
 from retrain_sentinel.sources.sql.engine import describe_db_error, open_read_only, retry_db
@@ -142,16 +147,21 @@ class QueriesSource:
             if any({"since", "until"} & q.params for q in self._queries)
             else None
         )
-        results: dict[str, SourceResult] = {}
-        for watch in watches:
-            if watch.registry_model in failed:
-                results[watch.watch] = SourceError(self.name, watch.registry_model, self._redact(failed[watch.registry_model]))
-                continue
-            try:
-                results[watch.watch] = self._snapshot(watch, parts[watch.registry_model], window)
-            except WatchFailure as exc:
-                results[watch.watch] = SourceError(self.name, watch.registry_model, self._redact(str(exc)))
-        return results
+        return {watch.watch: self._answer(watch, parts, failed, window) for watch in watches}
+
+    def _answer(
+        self, watch: WatchQuery, parts: Mapping[str, _Parts], failed: Mapping[str, str], window: str | None
+    ) -> SourceResult:
+        """One watch's snapshot from what the queries said about its model, or why there is none."""
+        model = watch.registry_model
+        if model in failed:
+            return SourceError(self.name, model, self._redact(failed[model]))
+        try:
+            return self._snapshot(watch, parts[model], window)
+        except WatchFailure as exc:
+            return SourceError(self.name, model, self._redact(str(exc)))
+        except Exception as exc:  # a row nobody foresaw fails its watch, not the batch
+            return SourceError(self.name, model, self._redact(unexpected(exc)))
 
     def check(self) -> None:
         try:
@@ -217,13 +227,15 @@ class QueriesSource:
 
         for row in rows:
             record = {column(str(k)): v for k, v in row._mapping.items()}
-            model = only if only is not None else record.get("model")
-            if model is None:
+            if only is None and "model" not in record:
                 raise SourceError(
                     self.name, None, f"query {query.role!r} uses no :model, so its rows need a 'model' column"
                 )
+            model = only if only is not None else record["model"]
+            if model is None:  # a row of no model: no watch to fail, and none to attribute it to
+                continue
             model = str(model)
-            if model not in parts:
+            if model not in parts or model in failed:
                 continue
             if query.role == "snapshot":
                 unknown = set(record) - SNAPSHOT_COLUMNS
@@ -239,6 +251,9 @@ class QueriesSource:
                 continue
             metrics = parts[model].metrics.setdefault(query.role, {})
             if "name" in record and "value" in record:
+                if record["name"] is None:
+                    failed[model] = f"query {query.role!r} returned a row of model {model!r} without a name"
+                    continue
                 metrics[str(record["name"])] = record["value"]
             else:
                 metrics.update({k: v for k, v in record.items() if k != "model"})

@@ -12,13 +12,16 @@ Python, so the rules are the same on every backend — and pure: rows in, a choi
   (``model_id``, ``run_id``).
 
 A choice that cannot be made says why: ``WatchFailure`` for a baseline, a reason text in place of
-the run (it becomes that watch's error only once its baseline was found, as before).
+the run (it becomes that watch's error only once its baseline was found, as before). A row whose
+``created_at`` could not be read carries the reason (``problem``, naming the row) and fails only
+the choices it takes part in: the watches choosing among it, never the batch.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -51,10 +54,17 @@ class Version:
     metrics: Any
     metadata: Any
     tags: set[str] = field(default_factory=set)
+    problem: str | None = None
+    """Why this row cannot take part in "newest" (its ``created_at`` is unreadable), naming it."""
 
     @property
     def newest_key(self) -> tuple[bool, Any, int]:
         return (self.created_at is not None, self.created_at or "", self.model_id)
+
+    @property
+    def row(self) -> str:
+        """The registry row, as errors name it."""
+        return f"{self.name!r} version {self.version} (models row {self.model_id})"
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,8 @@ class Run:
     name: str | None
     task: str | None
     created_at: Any
+    problem: str | None = None
+    """Why this row cannot take part in "newest" (its ``created_at`` is unreadable), naming it."""
 
     @property
     def newest_key(self) -> tuple[bool, Any, int]:
@@ -109,26 +121,29 @@ def choose_baseline(
             raise WatchFailure(
                 f"version {selector.version!r} of model {registry_model!r} not found in the registry"
             )
-        return Baseline(_newest(fixed), f"version:{selector.version}")
+        return Baseline(_newest(fixed, "models"), f"version:{selector.version}")
     tag = tag_of(selector, default_tag)
     kind = "alias" if isinstance(selector, AliasBaseline) else "tag"
     tagged = [v for v in versions if tag in v.tags]
     if tagged:
-        return Baseline(_newest(tagged), f"{kind}:{tag}")
+        return Baseline(_newest(tagged, "models"), f"{kind}:{tag}")
     active = [v for v in versions if (v.status or "").lower() == "active"]
     if active:
-        return Baseline(_newest(active), "newest_active")
+        return Baseline(_newest(active, "models"), "newest_active")
     raise WatchFailure(f"no version of model {registry_model!r} has {kind} {tag!r} and none is active")
 
 
 # --- the current run -------------------------------------------------------------------------------
 
 
+_RUN_NUMBER = re.compile(r"-?[0-9]{1,18}")
+"""An integer a BIGINT ``runs.run_id`` can hold, in ASCII digits (``--5`` and ``١`` are not)."""
+
+
 def run_number(selector: RunId) -> int | None:
     """The ``run_id`` as ``runs.run_id`` holds it (an integer), or ``None`` when it is not one."""
-    if not selector.run_id.strip().lstrip("-").isdigit():
-        return None
-    return int(selector.run_id)
+    text = selector.run_id.strip()
+    return int(text) if _RUN_NUMBER.fullmatch(text) else None
 
 
 def choose_runs(selectors: Mapping[str, CurrentRunSelector], runs: Sequence[Run]) -> dict[str, Run | str]:
@@ -138,24 +153,30 @@ def choose_runs(selectors: Mapping[str, CurrentRunSelector], runs: Sequence[Run]
 
 
 class _RunChoice:
-    """The runs of a batch, indexed once for every selector of the batch."""
+    """The runs of a batch, indexed once for every selector of the batch; each task's and each
+    glob's newest run is found once, on first use, so a bad row costs only the watches that ask."""
 
     def __init__(self, runs: Sequence[Run]) -> None:
         self._by_id = {run.run_id: run for run in runs}
-        by_task: dict[str, list[Run]] = defaultdict(list)
+        self._by_task: dict[str, list[Run]] = defaultdict(list)
         for run in runs:
             if run.task is not None:
-                by_task[run.task].append(run)
-        self._newest_by_task = {task: _newest(group) for task, group in by_task.items()}
-        self._names = NameIndex((run.name, run) for run in runs if run.name is not None)
-        self._newest_by_glob: dict[str, Run | None] = {}
+                self._by_task[run.task].append(run)
+        # Only text can match a glob: a name of another type (an SQLite BLOB) is not sortable with it.
+        self._names = NameIndex((run.name, run) for run in runs if isinstance(run.name, str))
+        self._newest: dict[tuple[str, str], Run | str] = {}
 
     def run_for(self, selector: CurrentRunSelector) -> Run | str:
         if isinstance(selector, NamedRun):
-            newest = self._newest_named(selector.name)
-            return newest if newest is not None else f"no run name matches {selector.name!r}"
+            return self._newest_of(
+                ("glob", selector.name),
+                lambda: self._names.matching(Glob(selector.name)),
+                f"no run name matches {selector.name!r}",
+            )
         if isinstance(selector, TaskRun):
-            return self._newest_by_task.get(selector.task) or f"no run has task {selector.task!r}"
+            return self._newest_of(
+                ("task", selector.task), lambda: self._by_task.get(selector.task, []), f"no run has task {selector.task!r}"
+            )
         if isinstance(selector, RunId):
             number = run_number(selector)
             if number is None:
@@ -164,17 +185,35 @@ class _RunChoice:
         # ExperimentRun: an MLflow selector, which this layout has no runs for.
         return "current_run {experiment, filter} is for mlflow sources; use {name}, {task} or {run_id}"
 
-    def _newest_named(self, glob: str) -> Run | None:
-        """Each glob is matched once per batch, however many watches share it."""
-        if glob not in self._newest_by_glob:
-            matches = self._names.matching(Glob(glob))
-            self._newest_by_glob[glob] = _newest(matches) if matches else None
-        return self._newest_by_glob[glob]
+    def _newest_of(self, key: tuple[str, str], candidates: Callable[[], Sequence[Run]], none: str) -> Run | str:
+        """The newest of ``candidates`` (or why not), found once per batch however many watches ask."""
+        if key not in self._newest:
+            found = candidates()
+            try:
+                self._newest[key] = _newest(found, "runs") if found else none
+            except WatchFailure as exc:
+                self._newest[key] = str(exc)
+        return self._newest[key]
 
 
 _Row = TypeVar("_Row", Version, Run)
 
 
-def _newest(rows: Iterable[_Row]) -> _Row:
-    """The row with the highest ``newest_key``; the first of equals."""
-    return max(rows, key=lambda row: row.newest_key)
+def _row_id(row: Version | Run) -> int:
+    return row.model_id if isinstance(row, Version) else row.run_id
+
+
+def _newest(rows: Sequence[_Row], table: str) -> _Row:
+    """The row with the highest ``newest_key``; the first of equals.
+
+    ``WatchFailure`` when a row's ``created_at`` could not be read (its ``problem``), or when the
+    rows' times are of types that do not compare (a source that passed them unread).
+    """
+    unreadable = min((row for row in rows if row.problem is not None), key=_row_id, default=None)
+    if unreadable is not None and unreadable.problem is not None:
+        raise WatchFailure(unreadable.problem)
+    try:
+        return max(rows, key=lambda row: row.newest_key)
+    except TypeError:
+        ids = ", ".join(str(i) for i in sorted(_row_id(row) for row in rows)[:5])
+        raise WatchFailure(f"{table} rows {ids}: created_at values of different types cannot be compared") from None

@@ -17,7 +17,8 @@ def to_utc(value: object, zone: tzinfo, what: str = "time") -> datetime | None:
 
     Accepts datetimes and ISO-like text (``YYYY-MM-DD HH:MM:SS[.ffffff]``); ``None`` stays ``None``.
     Anything else fails the watch (``WatchFailure``): an unreadable training time must not look
-    like a missing one.
+    like a missing one. So does a time that exists only in its own zone — year 1 east of UTC,
+    year 9999 west of it — since converting it overflows.
     """
     if value is None:
         return None
@@ -26,10 +27,13 @@ def to_utc(value: object, zone: tzinfo, what: str = "time") -> datetime | None:
     else:
         try:
             moment = datetime.fromisoformat(str(value).strip())
-        except ValueError:
+        except ValueError:  # also an offset of a day or more
             raise WatchFailure(f"{what} is not a time: {str(value)[:40]!r}") from None
-    if moment.tzinfo is None:
-        if zone is UTC:
-            return moment.replace(tzinfo=UTC)
-        moment = moment.replace(tzinfo=zone)
-    return moment.astimezone(UTC)
+    try:
+        if moment.tzinfo is None:
+            if zone is UTC:
+                return moment.replace(tzinfo=UTC)
+            moment = moment.replace(tzinfo=zone)
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise WatchFailure(f"{what} is out of range: {str(value)[:40]!r}") from None
