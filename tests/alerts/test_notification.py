@@ -38,7 +38,11 @@ def test_a_payload_queued_by_the_previous_version_renders_as_a_fresh_notificatio
 
 
 def test_the_stored_form_survives_a_round_trip() -> None:
-    for item in (drift_firing(), replace(notification(kind="broken"), report=None, error="timed out")):
+    for item in (
+        drift_firing(),
+        replace(notification(kind="broken"), report=None, error="timed out"),
+        notification(link="https://runbooks.example/{model}?v={version}"),
+    ):
         payload = json.loads(json.dumps(item.to_payload(), allow_nan=False))
 
         assert Notification.from_payload(payload).to_payload() == item.to_payload()

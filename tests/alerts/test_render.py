@@ -119,6 +119,35 @@ def test_the_notifications_own_link_wins() -> None:
     assert view.link == "https://own.example/x"
 
 
+def test_a_watch_link_with_placeholders_is_filled_like_a_template() -> None:
+    view = describe(
+        notification("fraud detector/v2", link="https://runbooks.example/{model}?v={version}&on={kind}"),
+        link_template="https://m.example/{model}",
+    )
+
+    assert view.link == "https://runbooks.example/fraud%20detector%2Fv2?v=3&on=firing"
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://grafana.example/d/x?var-model={model}&from={days}",  # not one of the placeholders
+        "https://x.example/{0}",
+        "https://x.example/{model.name}",
+        "https://x.example/{",
+        "https://x.example/}",
+    ],
+)
+def test_a_watch_link_whose_braces_are_not_placeholders_is_used_as_written(link: str) -> None:
+    assert describe(notification(link=link)).link == link
+
+
+def test_without_a_link_or_a_template_there_is_no_link_at_all() -> None:
+    view = describe(notification())
+    assert view.link is None
+    assert "Link" not in render_text(message(notification()))
+
+
 def test_user_text_becomes_one_printable_line() -> None:
     assert one_line("x\r\nBcc: evil@x\x1b[31m\u2028y") == "x Bcc: evil@x [31m y"
     assert one_line("a" * 10, limit=5) == "aaaa…"

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from retrain_sentinel.alerts.routes import ResolvedRoute
+from retrain_sentinel.alerts.routes import ResolvedRoute, RouteSettings
 from retrain_sentinel.alerts.rules import AlertRuleSettings, AlertState, Transition, transition
 from retrain_sentinel.evaluation import Evaluation
 from retrain_sentinel.report import RetrainingReport
@@ -186,3 +186,32 @@ def test_rule_settings_take_for_by_its_config_name() -> None:
     assert AlertRuleSettings().model_dump(by_alias=True) == {"for": 1, "resolve_after": 1, "error_after": 3}
     with pytest.raises(ValueError, match="greater than or equal"):
         AlertRuleSettings.model_validate({"for": 0})
+
+
+# --- issue 11, item 13: the watch's link reaches every notification --------------------------------
+
+
+def test_every_notification_carries_the_watch_link_its_route_was_resolved_with() -> None:
+    link = "https://runbooks.example/{model}"
+    linked = [RouteSettings(channel=r.channel).resolve(r.kind, link=link) for r in ROUTES]
+    assert [r.link for r in linked] == [link] * len(ROUTES)
+    run = Run(AlertRuleSettings(), linked)
+    sent = [
+        n
+        for record in (
+            evaluation("triggered", T0),
+            evaluation("ok", T0 + H),
+            *(evaluation("error", T0 + (2 + i) * H) for i in range(3)),
+            evaluation("ok", T0 + 5 * H),
+        )
+        for n in run.step(record).notifications
+    ]
+    assert {n.kind for n in sent} == {"firing", "resolved", "broken", "recovered"}
+    assert {n.link for n in sent} == {link}
+
+
+def test_without_a_watch_link_notifications_carry_none() -> None:
+    assert all(r.link is None for r in ROUTES)
+    assert {n.link for n in Run(AlertRuleSettings()).step(evaluation("triggered", T0)).notifications} == {
+        None
+    }

@@ -168,21 +168,41 @@ def top_features(
     return sorted(best.values(), key=lambda f: (-f.score, f.name))[:limit]
 
 
-def build_link(template: str | None, notification: Notification, version: str | None) -> str | None:
-    """The notification's own link, else ``template`` filled with URL-quoted values."""
-    if notification.link:
-        return one_line(notification.link)
-    if not template:
+def _fill(template: str, values: Mapping[str, str]) -> str:
+    """``template`` with its placeholders filled with URL-quoted ``values``.
+
+    A channel's ``link_template`` was checked when the config was read; a watch's ``link`` is taken
+    as written, so a link whose braces are not (only) these placeholders is used unfilled rather
+    than failing the delivery.
+    """
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+        if not fields <= values.keys():
+            return template
+        return template.format(**{k: quote(v, safe="") for k, v in values.items() if k in fields})
+    except (ValueError, IndexError, KeyError, AttributeError):
+        return template
+
+
+def build_link(template: str | None, notification: Notification, version: str | None = None) -> str | None:
+    """The alert's link: the watch's own (``models[].link``) if it has one, else the channel's
+    ``template``; either filled with the URL-quoted model, version (``version``, else the one the
+    notification or its report names — as every medium shows it), kind, severity and id.
+
+    The watch's link wins: it was written for this model (its runbook, its dashboard), a channel's
+    template for every model the channel hears of. Without either there is no link (``None``).
+    """
+    chosen = notification.link or template
+    if not chosen:
         return None
     values = {
         "model": notification.watch,
-        "version": version or "",
+        "version": version or _version(notification) or "",
         "kind": notification.kind,
         "severity": notification.severity,
         "id": notification.id,
     }
-    fields = {name for _, name, _, _ in string.Formatter().parse(template) if name}
-    return template.format(**{k: quote(str(v), safe="") for k, v in values.items() if k in fields})
+    return one_line(_fill(chosen, values)) or None
 
 
 def _version(notification: Notification) -> str | None:

@@ -4,7 +4,8 @@ A route is written in a watch's ``channels`` list either as a bare channel name 
 ``{channel, min_severity, repeat_interval, send_resolved}``. Its ``repeat_interval`` default depends
 on the channel's kind — a webhook that starts a retraining pipeline must not be poked again every
 day, a Slack channel should be reminded — so a route is *resolved* against its channel's kind once
-the config knows it, and the alert rules only ever see ``ResolvedRoute`` values.
+the config knows it, and the alert rules only ever see ``ResolvedRoute`` values. A resolved route
+also carries its watch's ``link``, so every notification the rules make for it carries that link.
 """
 
 from __future__ import annotations
@@ -36,13 +37,18 @@ def default_repeat_interval(channel_kind: str) -> timedelta | None:
 
 @dataclass(frozen=True)
 class ResolvedRoute:
-    """A route with every default decided: what the alert rules and the store work with."""
+    """A route with every default decided: what the alert rules and the store work with.
+
+    ``link`` is the watch's ``link`` (``models[].link``, placeholders unfilled): the rules put it on
+    each notification, so it is stored in the outbox with it and every channel shows it.
+    """
 
     channel: str
     kind: str
     min_severity: Severity = "info"
     repeat_interval: timedelta | None = DEFAULT_REPEAT_INTERVAL
     send_resolved: bool = True
+    link: str | None = None
 
     def accepts(self, severity: str) -> bool:
         """Whether a notification of ``severity`` passes this route's ``min_severity``."""
@@ -69,8 +75,9 @@ class RouteSettings(BaseModel):
             return {"channel": value}
         return value
 
-    def resolve(self, channel_kind: str) -> ResolvedRoute:
-        """Decide the kind-dependent defaults now that the channel's kind is known."""
+    def resolve(self, channel_kind: str, *, link: str | None = None) -> ResolvedRoute:
+        """Decide the kind-dependent defaults now that the channel's kind is known; ``link`` is the
+        watch's link, carried by every notification on this route."""
         if "repeat_interval" in self.model_fields_set:
             repeat = self.repeat_interval
         else:
@@ -81,4 +88,5 @@ class RouteSettings(BaseModel):
             min_severity=self.min_severity,
             repeat_interval=repeat,
             send_resolved=self.send_resolved,
+            link=link,
         )

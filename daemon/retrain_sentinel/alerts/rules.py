@@ -247,6 +247,7 @@ class _Outbox:
                 report=self.evaluation.report,
                 model_version=self.evaluation.baseline_version,
                 error=self.evaluation.error,
+                link=route.link,
                 metadata=metadata,
             )
         )

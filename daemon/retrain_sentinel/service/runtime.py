@@ -49,7 +49,9 @@ def _watch(settings: WatchSettings, config: Settings) -> Watch:
         counts=settings.counts,
         metric_aliases=dict(settings.metric_aliases),
     )
-    routes = tuple(route.resolve(config.channels[route.channel].kind) for route in settings.channels)
+    routes = tuple(
+        route.resolve(config.channels[route.channel].kind, link=settings.link) for route in settings.channels
+    )
     return Watch(settings, settings.built_policy(), query, routes)
 
 

@@ -40,3 +40,14 @@ def test_a_closed_stream_is_a_delivery_error() -> None:
 
     with pytest.raises(DeliveryError):
         ConsoleChannel("stdout", stream=lambda: stream).send(message())
+
+
+def test_destination_is_console() -> None:
+    assert ConsoleChannel("log").destination == "console"
+
+
+def test_the_watch_link_is_printed_and_absent_without_one(capsys: pytest.CaptureFixture[str]) -> None:
+    ConsoleChannel("log").send(message(notification("churn", link="https://runbooks.example/{model}")))
+    assert "Link: https://runbooks.example/churn\n" in capsys.readouterr().err
+    ConsoleChannel("log").send(message(notification("churn")))
+    assert "Link" not in capsys.readouterr().err

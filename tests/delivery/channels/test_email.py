@@ -205,3 +205,23 @@ def test_repr_shows_the_server_not_the_password(starttls_server: SmtpServer) -> 
 
     assert SMTP_PASSWORD not in repr(channel)
     assert "localhost" in repr(channel)
+
+
+def test_destination_is_the_smtp_server_and_never_in_repr_or_str(starttls_server: SmtpServer) -> None:
+    channel = channel_for(starttls_server)
+
+    assert channel.destination == f"smtp://{starttls_server.host}:{starttls_server.port}"
+    assert channel.destination not in repr(channel) and channel.destination not in str(channel)
+
+
+def test_the_watch_link_is_in_both_parts_and_absent_without_one(plain_server: SmtpServer) -> None:
+    channel = channel_for(plain_server, security="none")
+    channel.send(message(notification("churn", link="https://runbooks.example/{model}"), id="msg-1"))
+    channel.send(message(notification("churn"), id="msg-2"))
+
+    for index, linked in ((0, True), (1, False)):
+        mail = received(plain_server, index)
+        text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        assert ("Link: https://runbooks.example/churn" in text) is linked and ("Link:" in text) is linked
+        assert ('<a href="https://runbooks.example/churn">' in html) is linked and ("<a " in html) is linked

@@ -264,3 +264,22 @@ def test_check_validates_the_url_without_sending(httpserver: HTTPServer, slack: 
 def test_repr_hides_the_webhook_url(slack: SlackChannel) -> None:
     assert "XXXXSLACKTOKEN" not in repr(slack)
     assert "host='http://localhost'" in repr(slack)
+
+
+def test_destination_is_the_webhook_url_and_never_in_repr_or_str(
+    httpserver: HTTPServer, slack: SlackChannel
+) -> None:
+    assert slack.destination == httpserver.url_for(HOOK_PATH)
+    assert slack.destination not in repr(slack) and slack.destination not in str(slack)
+
+
+def test_the_watch_link_is_a_link_and_without_one_there_is_none(
+    httpserver: HTTPServer, slack: SlackChannel
+) -> None:
+    httpserver.expect_request(HOOK_PATH).respond_with_data("ok")
+    slack.send(message(notification("churn", link="https://runbooks.example/{model}")))
+    slack.send(message(notification("churn"), id="msg-2"))
+
+    linked, plain = (" ".join(texts(received_json(httpserver, i))) for i in (0, 1))
+    assert "<https://runbooks.example/churn|Open>" in linked
+    assert "|Open>" not in plain and "http" not in plain

@@ -184,3 +184,22 @@ def test_repr_hides_url_and_secrets(httpserver: HTTPServer) -> None:
 
     assert "QUERYTOKEN" not in text and NEW_SECRET not in text and "HEADERTOKEN" not in text
     assert "http://localhost" in text
+
+
+def test_destination_is_the_url_and_never_in_repr_or_str(httpserver: HTTPServer) -> None:
+    channel = webhook(httpserver)
+
+    assert channel.destination == httpserver.url_for(PATH) + "?token=QUERYTOKEN"
+    assert channel.destination not in repr(channel) and channel.destination not in str(channel)
+    assert "QUERYTOKEN" not in repr(channel) + str(channel)
+
+
+def test_the_watch_link_is_in_the_body_and_none_is_null(httpserver: HTTPServer) -> None:
+    httpserver.expect_request(PATH).respond_with_data("")
+    channel = webhook(httpserver)
+    channel.send(message(notification("churn", link="https://runbooks.example/{model}?v={version}")))
+    channel.send(message(notification("churn"), id="msg-2"))
+
+    bodies = [json.loads(request.get_data()) for request, _ in httpserver.log]
+    assert bodies[0]["link"] == bodies[0]["notifications"][0]["link"] == "https://runbooks.example/churn?v=3"
+    assert bodies[1]["link"] is None and bodies[1]["notifications"][0]["link"] is None

@@ -36,6 +36,15 @@ class ConsoleChannel:
     def __repr__(self) -> str:
         return f"ConsoleChannel(name={self.name!r})"
 
+    @property
+    def destination(self) -> str:
+        """``"console"``: every console channel writes to the same stderr.
+
+        The key under which a rate limit would hold every message to the same place, as for the
+        other channels (whose destinations are secrets, never logged or rendered).
+        """
+        return "console"
+
     def send(self, message: Message) -> None:
         text = render_text(message, link_template=self._link_template)
         stream = self._stream()

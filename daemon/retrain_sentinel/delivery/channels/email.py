@@ -175,6 +175,16 @@ class EmailChannel:
     def __repr__(self) -> str:
         return f"EmailChannel(name={self.name!r}, server={self._smtp.host!r}:{self._smtp.effective_port})"
 
+    @property
+    def destination(self) -> str:
+        """Where this channel delivers: ``smtp://host:port`` of its server.
+
+        The key under which a rate limit (HTTP 429 ``Retry-After``) holds every message to the same
+        place, whichever channel or notification met it. A secret, like the other channels' destinations:
+        never logged, never rendered, never in an error or the repr.
+        """
+        return f"smtp://{self._smtp.host}:{self._smtp.effective_port}"
+
     @contextmanager
     def _session(self) -> Iterator[smtplib.SMTP]:
         """Connected, TLS as configured, logged in; QUIT (or close) on the way out."""

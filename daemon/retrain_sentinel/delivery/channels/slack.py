@@ -184,6 +184,16 @@ class SlackChannel:
     def __repr__(self) -> str:
         return f"SlackChannel(name={self.name!r}, host={redact_url(self._url.get_secret_value())!r})"
 
+    @property
+    def destination(self) -> str:
+        """Where this channel delivers: the incoming-webhook URL it posts to.
+
+        The key under which a rate limit (HTTP 429 ``Retry-After``) holds every message to the same
+        place, whichever channel or notification met it. A secret (the URL is Slack's credential):
+        never logged, never rendered, never in an error or the repr.
+        """
+        return self._url.get_secret_value()
+
     def send(self, message: Message) -> None:
         body = dumps(slack_payload(message, link_template=self._link_template)).encode("utf-8")
         url = self._url.get_secret_value()

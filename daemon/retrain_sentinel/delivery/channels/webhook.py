@@ -57,7 +57,7 @@ def _notification(notification: Notification, link_template: str | None) -> dict
         "recommendations": notification.recommendations,
         "report": jsonable(notification.report.to_dict()) if notification.report is not None else None,
         "error": notification.error,
-        "link": build_link(link_template, notification, notification.model_version),
+        "link": build_link(link_template, notification),
         "metadata": jsonable(notification.metadata),
     }
 
@@ -134,6 +134,16 @@ class WebhookChannel:
             f"WebhookChannel(name={self.name!r}, host={redact_url(self._url.get_secret_value())!r}, "
             f"secrets={len(self._secrets)})"
         )
+
+    @property
+    def destination(self) -> str:
+        """Where this channel delivers: the URL it posts to.
+
+        The key under which a rate limit (HTTP 429 ``Retry-After``) holds every message to the same
+        place, whichever channel or notification met it. A secret (a URL may carry a token):
+        never logged, never rendered, never in an error or the repr.
+        """
+        return self._url.get_secret_value()
 
     def send(self, message: Message) -> None:
         now = self._clock()
