@@ -149,3 +149,47 @@ def test_an_empty_file_gives_undecided_features(write) -> None:  # type: ignore[
     profile = datafiles.profile_file(empty, like=datafiles.profile_file(reference))
     assert profile.rows == 0
     assert all(f.undecided for f in compare(datafiles.profile_file(reference), profile).features)
+
+
+def test_read_table_refuses_a_file_over_max_bytes_naming_it_and_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "big.parquet"
+    pq.write_table(pa.table({"x": np.arange(300_000.0)}), path, row_group_size=50_000)
+
+    with pytest.raises(datafiles.DataTooLargeError, match=r"big\.parquet: holds more than 1 MiB") as raised:
+        datafiles.read_table(path, max_bytes=1 << 20)
+    assert raised.value.limit == 1 << 20
+    assert datafiles.read_table(path, max_bytes=None).num_rows == 300_000
+    assert datafiles.read_table(path, max_bytes=1 << 20, sample=1000).num_rows == 1000
+
+
+def test_a_profile_file_over_max_bytes_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "reference.json"
+    datafiles.save_profile(Profile.from_data(frame(100)), path)
+
+    with pytest.raises(datafiles.DataTooLargeError, match=r"reference\.json: holds more than 100 B"):
+        datafiles.load_profile(path, max_bytes=100)
+
+
+@pytest.mark.parametrize(("size", "shown"), [(1 << 30, "1 GiB"), (16 << 20, "16 MiB"), (1536, "1536 B")])
+def test_sizes_are_shown_in_the_largest_unit_that_divides_them(size: int, shown: str) -> None:
+    assert datafiles.format_bytes(size) == shown
+
+
+def test_duplicate_column_names_are_a_data_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text("a,a,b\n1,2,3\n4,5,6\n")
+
+    with pytest.raises(DataFileError, match=r"dup\.csv: duplicate column name\(s\) 'a'"):
+        datafiles.read_table(path)
+    with pytest.raises(DataFileError, match=r"dup\.csv: duplicate column name\(s\) 'a'"):
+        datafiles.profile_file(path)
+    assert datafiles.read_table(path, columns=["b"]).column_names == ["b"]
+
+
+def test_a_nested_parquet_column_is_a_data_file_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "nested.parquet"
+    pq.write_table(pa.table({"x": [1.0, 2.0], "m": pa.array([[("k", 1)], [("k", 2)]], pa.map_(pa.string(), pa.int64()))}), path)
+
+    with pytest.raises(DataFileError, match=r"nested\.parquet: column 'm' holds map<string, int64"):
+        datafiles.read_table(path)
+    assert datafiles.read_table(path, columns=["x"]).num_rows == 2

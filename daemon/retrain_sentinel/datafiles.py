@@ -10,8 +10,15 @@ random sample of ``edge_sample`` rows (bottom-k reservoir: every row gets a rand
 smallest keys are kept; seeded, so reruns agree), the edges are its quantiles, and a second pass
 counts every row on them. ``read_table(sample=N)`` draws its rows the same way.
 
-Errors a user can act on (a missing file, an unknown column, an unreadable file, pyarrow not
-installed) are raised as ``DataFileError``, naming the file.
+Reading a file whole (``read_table`` without ``sample``, what the exact methods need) holds at most
+``max_bytes`` of decoded data, 1 GiB by default: a compressed CSV or a Parquet file may expand a
+thousandfold (6 MB of ``.csv.gz`` can hold 6 GB of rows, 26 GB once decoded), and running out of
+memory is no answer (the process peaks at about twice the limit, with the CSV reader's buffers).
+Sampling and profiling read batch by batch and need no such bound.
+
+Errors a user can act on (a missing file, an unknown or duplicated column, a column of a type drift
+cannot compare, an unreadable file, a file over ``max_bytes``, pyarrow not installed) are raised as
+``DataFileError``, naming the file.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .drift import DriftResult, Profile, ProfileError, compare
-from .drift.columns import Kind
+from .drift.columns import Kind, duplicated, is_countable
 from .drift.profile import DEFAULT_BINS, DEFAULT_TOP_K, select_columns
 
 if TYPE_CHECKING:
@@ -44,6 +51,8 @@ DEFAULT_EDGE_SAMPLE = 1_000_000
 #: Rows per batch read from a file.
 BATCH_ROWS = 262_144
 SAMPLE_SEED = 0
+#: Decoded bytes of one file that ``read_table`` holds at most when it reads the file whole.
+DEFAULT_MAX_BYTES = 1 << 30
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".tsv")
 
@@ -56,18 +65,44 @@ class DataFileError(Exception):
         self.path = str(path)
 
 
+class DataTooLargeError(DataFileError):
+    """Reading a file whole would hold more than ``limit`` bytes of decoded data."""
+
+    def __init__(self, path: str | Path, limit: int) -> None:
+        super().__init__(
+            path,
+            f"holds more than {format_bytes(limit)} of data once read, the limit for reading a file "
+            "whole; compare a sample of it, use a binned method (psi, jensenshannon, …), or raise the limit",
+        )
+        self.limit = limit
+
+
+def format_bytes(size: int) -> str:
+    """``size`` in the largest binary unit that divides it: ``1 GiB``, ``16 MiB``, ``1500 B``."""
+    for unit, scale in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale} {unit}"
+    return f"{size} B"
+
+
 def is_profile_file(path: str | Path) -> bool:
     """A saved drift profile (``.json``) rather than data."""
     return str(path).lower().endswith(".json")
 
 
-def load_profile(path: str | Path) -> Profile:
+def load_profile(path: str | Path, *, max_bytes: int | None = DEFAULT_MAX_BYTES) -> Profile:
+    """A saved profile; one larger than ``max_bytes`` is refused unread (a profile is kilobytes)."""
     try:
-        return Profile.from_json(Path(path).read_bytes())
+        with Path(path).open("rb") as file:
+            text = file.read() if max_bytes is None else file.read(max_bytes + 1)
     except FileNotFoundError as exc:
         raise DataFileError(path, "no such file") from exc
     except OSError as exc:
         raise DataFileError(path, f"cannot read: {exc.strerror or exc}") from exc
+    if max_bytes is not None and len(text) > max_bytes:
+        raise DataTooLargeError(path, max_bytes)
+    try:
+        return Profile.from_json(text)
     except ProfileError as exc:
         raise DataFileError(path, str(exc)) from exc
 
@@ -81,16 +116,7 @@ def save_profile(profile: Profile, path: str | Path) -> None:
 
 def column_names(path: str | Path) -> list[str]:
     """The columns a Parquet or CSV file holds (reads the schema, or the CSV header)."""
-    pa_ = _pyarrow(path)
-    if _format(path) == "parquet":
-        import pyarrow.parquet as pq  # noqa: PLC0415 - optional dependency
-
-        with _translated(path):
-            names = list(pq.ParquetFile(str(path)).schema_arrow.names)
-        return names
-    with _translated(path):
-        names = list(_csv_reader(path, None, pa_).schema.names)
-    return names
+    return list(_schema(path).names)
 
 
 def count_rows(path: str | Path) -> int | None:
@@ -110,7 +136,7 @@ def iter_batches(
 ) -> Iterator[pa.Table]:
     """The file as a sequence of tables of at most about ``batch_rows`` rows."""
     pa_ = _pyarrow(path)
-    _check_columns(path, columns)
+    _check_schema(path, columns)
     with _translated(path):
         if _format(path) == "parquet":
             import pyarrow.parquet as pq  # noqa: PLC0415 - optional dependency
@@ -130,14 +156,25 @@ def read_table(
     columns: Sequence[str] | None = None,
     sample: int | None = None,
     progress: Progress | None = None,
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
 ) -> pa.Table:
-    """The whole file, or a uniform random sample of ``sample`` rows of it (see the module doc)."""
+    """The whole file, or a uniform random sample of ``sample`` rows of it (see the module doc).
+
+    Read whole, the file may hold at most ``max_bytes`` of decoded data (``None``: no limit);
+    beyond, ``DataTooLargeError`` — raised as soon as the batches read exceed it.
+    """
     if sample is not None and sample < 1:
         raise DataFileError(path, f"the sample must be at least 1 row, got {sample}")
     batches = _with_progress(iter_batches(path, columns), progress, count_rows(path))
     if sample is None:
         pa_ = _pyarrow(path)
-        tables = list(batches)
+        tables = []
+        held = 0
+        for batch in batches:
+            held += batch.nbytes
+            if max_bytes is not None and held > max_bytes:
+                raise DataTooLargeError(path, max_bytes)
+            tables.append(batch)
         return pa_.concat_tables(tables) if tables else _empty(path, columns)
     table, _ = _reservoir(batches, sample)
     return table if table is not None else _empty(path, columns)
@@ -185,6 +222,7 @@ def compare_files(
     sample: int | None = None,
     save_profile_to: str | Path | None = None,
     progress: PhaseProgress | None = None,
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
 ) -> DriftResult:
     """Drift of a current data file against a reference file or saved profile.
 
@@ -195,18 +233,27 @@ def compare_files(
     - any other method: both files are profiled in batches (any size).
 
     ``save_profile_to`` writes the reference's profile (of every row, even when sampling).
+    ``max_bytes`` bounds each file read whole (see ``read_table``).
     """
 
     def phase(name: str) -> Progress | None:
         return None if progress is None else (lambda done, total: progress(name, done, total))
 
+    exact = method in _EXACT_METHODS or sample is not None
+    if not is_profile_file(reference):  # what would fail later, found before a long read of the other
+        _check_schema(reference, columns)
+        _check_schema(current, columns if columns is not None or exact else column_names(reference))
     if is_profile_file(reference):
-        profile = load_profile(reference)
+        profile = load_profile(reference, max_bytes=max_bytes)
         current_profile = profile_file(current, columns=columns, like=profile, progress=phase("current"))
         result = compare(profile, current_profile, method, columns=columns)
-    elif method in _EXACT_METHODS or sample is not None:
-        ref_table = read_table(reference, columns=columns, sample=sample, progress=phase("reference"))
-        cur_table = read_table(current, columns=columns, sample=sample, progress=phase("current"))
+    elif exact:
+        ref_table = read_table(
+            reference, columns=columns, sample=sample, progress=phase("reference"), max_bytes=max_bytes
+        )
+        cur_table = read_table(
+            current, columns=columns, sample=sample, progress=phase("current"), max_bytes=max_bytes
+        )
         result = compare(ref_table, cur_table, method, columns=columns)
         if save_profile_to is not None:
             profile = (
@@ -303,16 +350,50 @@ def _described(profile: Profile, path: str | Path, edges_from: str) -> Profile:
 
 def _empty(path: str | Path, columns: Sequence[str] | None) -> pa.Table:
     pa_ = _pyarrow(path)
-    if _format(path) == "parquet":
-        import pyarrow.parquet as pq  # noqa: PLC0415 - optional dependency
-
-        with _translated(path):
-            schema = pq.ParquetFile(str(path)).schema_arrow
-    else:
-        with _translated(path):
-            schema = _csv_reader(path, columns, pa_).schema
+    schema = _schema(path)
     names = columns if columns is not None else schema.names
     return pa_.table({n: pa_.array([], type=schema.field(n).type) for n in names})
+
+
+def _schema(path: str | Path) -> pa.Schema:
+    """The file's arrow schema: the Parquet footer, or the CSV header and its first block's types."""
+    pa_ = _pyarrow(path)
+    with _translated(path):
+        if _format(path) == "parquet":
+            import pyarrow.parquet as pq  # noqa: PLC0415 - optional dependency
+
+            return pq.ParquetFile(str(path)).schema_arrow
+        return _csv_reader(path, None, pa_).schema
+
+
+def _check_schema(path: str | Path, columns: Sequence[str] | None) -> None:
+    """Refuse, naming the file and the column, what the drift engine could not read by name or
+    compare: an unknown column, a name two columns share, a nested type (struct, list, map)."""
+    schema = _schema(path)
+    names = list(schema.names)
+    wanted = names if columns is None else list(columns)
+    _check_columns(path, wanted, names)
+    shared = set(duplicated(names))
+    ambiguous = [n for n in dict.fromkeys(wanted) if n in shared]
+    if ambiguous:
+        raise DataFileError(
+            path,
+            f"duplicate column name(s) {', '.join(map(repr, ambiguous))}: every column needs a name of its "
+            "own (or list the columns to compare, leaving these out)",
+        )
+    types = dict(zip(names, schema.types, strict=True))
+    for name in wanted:
+        if not is_countable(types[name]):
+            raise DataFileError(
+                path,
+                f"column {name!r} holds {_brief_type(types[name])} values, which drift cannot compare "
+                "(list the columns to compare, leaving it out)",
+            )
+
+
+def _brief_type(arrow_type: Any) -> str:
+    text = str(arrow_type)
+    return text if len(text) <= 80 else text[:77] + "…"
 
 
 def _check_columns(
@@ -321,11 +402,11 @@ def _check_columns(
     if columns is None:
         return
     present = available if available is not None else column_names(path)
-    unknown = [c for c in columns if c not in set(present)]
+    known = set(present)
+    unknown = [c for c in columns if c not in known]
     if unknown:
-        raise DataFileError(
-            path, f"unknown column(s) {', '.join(unknown)}; the file has: {', '.join(present)}"
-        )
+        shown = ", ".join(present[:20]) + (f", … ({len(present)} in all)" if len(present) > 20 else "")
+        raise DataFileError(path, f"unknown column(s) {', '.join(unknown[:20])}; the file has: {shown}")
 
 
 def _csv_reader(path: str | Path, columns: Sequence[str] | None, pa_: Any) -> Any:

@@ -237,14 +237,17 @@ def test_undelivered_alert_exits_3_and_stays_queued(
 
     assert result.code == 3
     assert "could not be delivered" in result.err
-    assert len(httpserver.log) == 2  # one attempt per firing model, then left for the daemon
+    # one attempt: a receiver that failed is not tried again within the run; the rest is left for
+    # the daemon, untried and uncounted
+    assert len(httpserver.log) == 1
     store = HistoryStore(config_data["database"])
     try:
         queued = store.outbox()
     finally:
         store.close()
     assert len(queued) == 2
-    assert all(row.status == "pending" and row.attempts == 1 for row in queued)
+    assert all(row.status == "pending" and row.claimed_by is None for row in queued)
+    assert sorted(row.attempts for row in queued) == [0, 1]
 
 
 def test_delivered_webhook_alert_carries_the_report(
@@ -300,3 +303,17 @@ def test_a_second_check_does_not_alert_again(config: Path, cli: Callable[..., Ru
 
     assert again.code == 0
     assert "FIRING" not in again.err
+
+
+@pytest.mark.parametrize("name", ["[/x]", "[bold]loud[/bold]", ":smile:"])
+def test_text_table_prints_a_model_name_that_looks_like_markup_as_written(
+    config_data: dict[str, Any], write_config: Callable[[Any], Path], cli: Callable[..., Run], name: str
+) -> None:
+    config_data["models"] = [{**config_data["models"][1], "name": name, "model": DRIFTING}]
+
+    result = cli("check", "-c", write_config(config_data))
+
+    assert result.code == 0, result.err
+    cells = [line.split("│")[1].strip() for line in result.out.splitlines() if line.startswith("│ ")]
+    assert [cell for cell in cells if cell] == [name]  # the other cells of a wrapped row are empty
+    assert f"• {name}: Data drift detected" in result.out

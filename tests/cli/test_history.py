@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -130,3 +131,18 @@ def test_report_of_an_error_says_why(config: Path, lab: Path, cli: Callable[...,
     result = cli("report", "-c", config, "--model", HEALTHY, "--format", "json")
 
     assert json.loads(result.out)["outcome"] == "error"
+
+
+@pytest.mark.parametrize("name", ["[/x]", "[bold]loud[/bold]", ":smile:"])
+def test_history_table_prints_a_model_name_that_looks_like_markup_as_written(
+    config_data: dict[str, Any], write_config: Callable[[Any], Path], cli: Callable[..., Run], name: str
+) -> None:
+    config_data["models"] = [{**config_data["models"][0], "name": name, "model": HEALTHY}]
+    config = write_config(config_data)
+    assert cli("check", "-c", config).code == 0
+
+    result = cli("history", "-c", config)
+
+    assert result.code == 0, result.err
+    models = [line.split("│")[2].strip() for line in result.out.splitlines() if line.startswith("│ 2")]
+    assert models == [name]

@@ -261,3 +261,37 @@ def test_a_current_column_of_nothing_but_nulls_is_undecided(library: str) -> Non
     result = compare({"x": rng.normal(size=50)}, {"x": empty})
     assert result["x"].undecided and result["x"].reason == "no values in the current data (all missing)"
     assert result["x"].current_missing == 50
+
+
+# ---------------------------------------------------------------- inputs the engine cannot read (issue 11)
+
+
+def test_a_table_naming_two_columns_alike_is_refused_clearly() -> None:
+    pa = pytest.importorskip("pyarrow")
+    both = pa.Table.from_arrays([pa.array([1.0, 2.0]), pa.array([3.0, 4.0]), pa.array(["x", "y"])], ["a", "a", "b"])
+
+    with pytest.raises(DriftInputError, match=r"duplicate column name.*'a'"):
+        compare(both, both)
+    with pytest.raises(DriftInputError, match=r"duplicate column name.*'a'"):
+        Profile.from_data(both)
+
+
+@pytest.mark.parametrize("nested", ["struct", "list"])
+def test_a_nested_arrow_column_is_refused_naming_it(nested: str) -> None:
+    pa = pytest.importorskip("pyarrow")
+    values = [{"a": i} for i in range(20)] if nested == "struct" else [[i] for i in range(20)]
+    data = pa.table({"x": np.arange(20.0), "n": pa.array(values)})
+
+    with pytest.raises(DriftInputError, match=rf"column 'n': values of type {nested}"):
+        compare(data, data)
+    with pytest.raises(DriftInputError, match=rf"column 'n': values of type {nested}"):
+        Profile.from_data(data)
+
+
+def test_unhashable_values_in_an_object_column_are_refused_naming_it() -> None:
+    lists = np.empty(20, dtype=object)
+    lists[:] = [[i] for i in range(20)]
+    data = {"x": np.arange(20.0), "d": lists}
+
+    with pytest.raises(DriftInputError, match="column 'd': values that cannot be counted"):
+        compare(data, data)

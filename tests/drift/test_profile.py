@@ -168,3 +168,54 @@ def test_profile_reads_pandas_and_pyarrow_tables_alike() -> None:
         {"x": np.array(data["x"], dtype=np.float64), "c": np.array(data["c"], dtype=object)}
     )
     assert from_pandas.to_dict() == from_arrow.to_dict() == from_numpy.to_dict()
+
+
+def test_a_profile_nested_deeper_than_the_recursion_limit_is_refused() -> None:
+    with pytest.raises(ProfileFormatError, match="nested too deeply"):
+        Profile.from_json("[" * 100_000 + "]" * 100_000)
+
+
+def test_a_profile_that_is_not_utf8_is_refused() -> None:
+    with pytest.raises(ProfileFormatError, match="not UTF-8"):
+        Profile.from_json(b'{"format_version": 1, "rows": "\xff"}')
+
+
+_NUMERIC = {"kind": "numeric", "edges": [0, 1], "counts": [0, 1, 0], "missing": 0, "min": 0, "max": 1, "mean": 0.5, "variance": 0.1}
+_CATEGORICAL = {"kind": "categorical", "categories": ["a"], "counts": [1], "other": 0, "missing": 0, "top_k": 10}
+
+
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [
+        ({**_NUMERIC, "counts": [0, 10**30, 0]}, "counts must be whole numbers"),
+        ({**_NUMERIC, "counts": [0, -1, 0]}, "counts must be whole numbers"),
+        ({**_NUMERIC, "counts": [0, 1.5, 0]}, "counts must be whole numbers"),
+        ({**_NUMERIC, "counts": [0, True, 0]}, "counts must be whole numbers"),
+        ({**_NUMERIC, "counts": [0, 2**62, 2**62]}, "add up to more than"),
+        ({**_NUMERIC, "missing": 1e300}, "missing must be whole numbers"),
+        ({**_NUMERIC, "edges": {"a": 1}}, "edges must be a list"),
+        ({**_NUMERIC, "min": 10**400}, "OverflowError"),
+        ({**_CATEGORICAL, "top_k": 0}, "top_k must be at least 1"),
+        ({**_CATEGORICAL, "categories": [["a"]]}, "categories must be strings"),
+        ({**_CATEGORICAL, "other": -3}, "other must be whole numbers"),
+        (["numeric"], "not an object"),
+    ],
+)
+def test_a_profile_with_impossible_values_is_refused_naming_the_column(column: object, message: str) -> None:
+    stored = {"format_version": FORMAT_VERSION, "rows": 1, "columns": {"amount": column}}
+
+    with pytest.raises(ProfileFormatError, match=f"column 'amount': .*{message}"):
+        Profile.from_dict(stored)
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {"format_version": 1, "rows": 1, "columns": [1]},
+        {"format_version": 1, "rows": -1, "columns": {}},
+        {"format_version": 1, "rows": 1, "columns": {}, "metadata": [1]},
+    ],
+)
+def test_a_profile_with_a_malformed_top_level_is_refused(stored: dict[str, object]) -> None:
+    with pytest.raises(ProfileFormatError):
+        Profile.from_dict(stored)

@@ -5,6 +5,11 @@ Exit codes: 0 success; 1 retraining recommended (``--exit-code``); 2 usage or co
 source, the store or a delivery failed; 4 internal error; 130 interrupted. Errors are one line on
 stderr (a traceback only with ``--debug``); logs go to stderr so stdout stays parseable.
 
+Whatever comes from data — a model name, a column name, an error message — may hold ``[`` or
+``:name:``, which rich would read as markup or an emoji code (``[/x]`` even raises). So the consoles
+replace no emoji, every table cell from data is a ``literal`` (a rich ``Text``, never parsed), and a
+line mixing data into a string is printed with ``markup=False``.
+
 Only Typer and rich are imported at the top of the ``cli`` modules: a command imports the config
 models, the store, the sources and numpy when it runs, so ``--version`` and ``--help`` start fast.
 """
@@ -20,6 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 from typer.exceptions import TyperException
 
 from retrain_sentinel.errors import ConfigError, SentinelError
@@ -34,6 +40,7 @@ __all__ = [
     "app",
     "choice",
     "fail",
+    "literal",
     "load",
     "main",
     "opened_store",
@@ -61,8 +68,14 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+stdout = Console(highlight=False, soft_wrap=True, emoji=False)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+
+def literal(value: object, style: str = "") -> Text:
+    """``value`` as a table cell shown exactly as written: rich parses no markup in a ``Text``."""
+    return Text("" if value is None else str(value), style=style)
+
 
 ConfigOption = Annotated[
     Path | None,

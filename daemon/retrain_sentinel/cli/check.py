@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from retrain_sentinel.cli.app import ConfigOption, ExitCode, choice, load, stderr, stdout
+from retrain_sentinel.cli.app import ConfigOption, ExitCode, choice, literal, load, stderr, stdout
 from retrain_sentinel.jsonsafe import dumps
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def check(
     results, delivery_failed = run_check(settings, model or [], dry_run=dry_run)
     print_results(results, output_format)
     if delivery_failed:
-        stderr.print("warning: a notification could not be delivered; it stays queued for the daemon")
+        stderr.print("warning: a notification could not be delivered; it stays queued for the daemon", markup=False)
     if delivery_failed or any(r.outcome == "error" for r in results):
         return int(ExitCode.FAILURE)
     if exit_code and any(r.outcome == "triggered" for r in results):
@@ -89,7 +89,7 @@ def _print_table(results: Sequence[Evaluation]) -> None:
         )
         severity = report.severity if report is not None and report.triggered else ""
         style = _OUTCOME_STYLE[result.outcome]
-        table.add_row(result.watch, f"[{style}]{result.outcome}[/{style}]", severity, why or "—")
+        table.add_row(literal(result.watch), literal(result.outcome, style), literal(severity), literal(why or "—"))
     stdout.print(table)
     for result in results:
         if result.report is not None and result.report.triggered:

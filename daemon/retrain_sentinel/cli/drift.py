@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from retrain_sentinel.cli.app import ExitCode, fail, stderr, stdout
+from retrain_sentinel.cli.app import ExitCode, fail, literal, stderr, stdout
 
 if TYPE_CHECKING:
     from retrain_sentinel.datafiles import PhaseProgress
@@ -45,6 +46,14 @@ def drift_command(
         int | None,
         typer.Option("--sample", min=1, help="Compare a uniform random sample of N rows of each file."),
     ] = None,
+    max_bytes: Annotated[
+        str,
+        typer.Option(
+            "--max-bytes",
+            help="Refuse a file read whole (auto, ks, wasserstein) that holds more data once decoded, "
+            "e.g. 4GiB; --sample and binned methods read in batches and need no limit.",
+        ),
+    ] = "1GiB",
 ) -> None:
     """Compare current data with a reference: drift per feature, and for the dataset."""
     from retrain_sentinel import datafiles
@@ -52,19 +61,44 @@ def drift_command(
 
     if output_format not in ("table", "json"):
         raise typer.Exit(fail(ExitCode.USAGE, f"unknown format {output_format!r}; use table or json"))
+    limit = _byte_size(max_bytes)
+    if limit is None:
+        raise typer.Exit(fail(ExitCode.USAGE, "--max-bytes: must be a size above 0, e.g. 512MiB or 4GiB"))
     wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     try:
         with _progress_bar() as progress:
             result = datafiles.compare_files(
                 reference, current, method=method, columns=wanted, sample=sample,
-                save_profile_to=save_profile, progress=progress,
+                save_profile_to=save_profile, progress=progress, max_bytes=limit,
             )  # fmt: skip
+    except datafiles.DataTooLargeError as exc:
+        size = datafiles.format_bytes(exc.limit)
+        message = (
+            f"{exc.path}: holds more than {size} of data once read, the limit for reading a file whole; "
+            "compare a sample (--sample N), use a binned method (--method psi), or raise --max-bytes"
+        )
+        raise typer.Exit(fail(ExitCode.USAGE, message)) from None
     except (datafiles.DataFileError, DriftError) as exc:
-        raise typer.Exit(fail(ExitCode.USAGE, str(exc))) from None
+        raise typer.Exit(fail(ExitCode.USAGE, " ".join(str(exc).splitlines()))) from None
     if output_format == "json":
         print(json.dumps(_drift_json(result, reference, current), indent=2, allow_nan=False))
     else:
         _print_drift_table(result)
+
+
+_SIZE = re.compile(r"\s*([0-9]{1,30})\s*(?:([kmgt])(i?)(b?)|b)?\s*", re.IGNORECASE)
+
+
+def _byte_size(text: str) -> int | None:
+    """``512MiB`` or ``4G`` (binary), ``4GB`` (decimal), or bytes; ``None`` unless a size above 0."""
+    found = _SIZE.fullmatch(text)
+    if found is None:
+        return None
+    number, prefix, binary, byte = found.groups()
+    power = "kmgt".index(prefix.lower()) + 1 if prefix else 0
+    base = 1000 if byte and not binary else 1024
+    size = int(number) * base**power
+    return size if size > 0 else None
 
 
 def _progress_bar() -> contextlib.AbstractContextManager[PhaseProgress | None]:
@@ -120,7 +154,7 @@ def _print_drift_table(result: DriftResult) -> None:
         else:
             table.add_column(column, overflow="fold", min_width=5)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*map(literal, row))
     stdout.print(table)
     stdout.print(_dataset_line(result), markup=False)
 

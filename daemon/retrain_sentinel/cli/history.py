@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from retrain_sentinel.cli.app import ConfigOption, choice, load, opened_store, stdout
+from retrain_sentinel.cli.app import ConfigOption, choice, literal, load, opened_store, stdout
 from retrain_sentinel.errors import ConfigError
 from retrain_sentinel.jsonsafe import dumps
 
@@ -102,8 +102,6 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
     for column in ("evaluated_at", "model", "outcome", "severity", "fired", "error"):
         table.add_column(column, overflow="fold")  # wrapped, never cut: the time is what you look for
     for row in rows:
-        table.add_row(
-            row["evaluated_at"], row["model"], row["outcome"], row["severity"] or "",
-            ", ".join(row["fired"]), row["error"] or "",
-        )
+        cells = (row["evaluated_at"], row["model"], row["outcome"], row["severity"], ", ".join(row["fired"]), row["error"])
+        table.add_row(*map(literal, cells))
     stdout.print(table)

@@ -4,7 +4,8 @@ A table is a mapping of column name → 1-D array, a pandas ``DataFrame`` or a p
 they are told apart by their attributes so that neither pandas nor pyarrow is needed to use the
 engine. Each column is turned into one of two plain forms the statistics work on: finite float64
 values (numeric) or category labels with their counts (categorical). NaN, ±inf and nulls are
-*missing*: counted, then left out of every statistic.
+*missing*: counted, then left out of every statistic. What fits neither form (a pyarrow struct or
+list column, dicts in a pandas column) and a table naming two columns alike are ``DriftInputError``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+
+from .errors import DriftInputError
 
 Kind = Literal["numeric", "categorical"]
 KINDS: tuple[Kind, ...] = ("numeric", "categorical")
@@ -54,17 +57,30 @@ class CategoryCounts:
 
 
 def column_names(table: object) -> list[str]:
-    """The names of a table's columns, in the table's order."""
+    """The names of a table's columns, in the table's order; a name used twice is refused, since a
+    column is looked up by its name."""
     if _is_arrow_table(table):
-        return [str(n) for n in table.column_names]  # type: ignore[attr-defined]
-    if _is_dataframe(table):
-        return [str(n) for n in table.columns]  # type: ignore[attr-defined]
-    if isinstance(table, Mapping):
+        names = [str(n) for n in table.column_names]  # type: ignore[attr-defined]
+    elif _is_dataframe(table):
+        names = [str(n) for n in table.columns]  # type: ignore[attr-defined]
+    elif isinstance(table, Mapping):
         return [str(n) for n in table]
-    raise TypeError(
-        f"cannot read columns from {type(table).__name__}: pass a mapping of name → array, "
-        "a pandas DataFrame or a pyarrow Table"
-    )
+    else:
+        raise TypeError(
+            f"cannot read columns from {type(table).__name__}: pass a mapping of name → array, "
+            "a pandas DataFrame or a pyarrow Table"
+        )
+    duplicates = duplicated(names)
+    if duplicates:
+        raise DriftInputError(
+            f"duplicate column name(s) {', '.join(map(repr, duplicates))}: every column needs a name of its own"
+        )
+    return names
+
+
+def duplicated(names: Sequence[str]) -> list[str]:
+    """The names that occur more than once, each once, in order of first occurrence."""
+    return [name for name, count in Counter(names).items() if count > 1]
 
 
 def get_column(table: object, name: str) -> Any:
@@ -113,7 +129,30 @@ def numeric_values(column: Any) -> NumericValues:
 
 
 def category_counts(column: Any) -> CategoryCounts:
-    """A column's distinct values as string labels with counts; nulls and NaN counted as missing."""
+    """A column's distinct values as string labels with counts; nulls and NaN counted as missing.
+
+    Values that cannot be counted (nested arrow types, unhashable objects) are ``DriftInputError``.
+    """
+    if _is_arrow_array(column) and not is_countable(column.type):
+        raise DriftInputError(f"values of type {column.type} are neither numbers nor categories")
+    try:
+        return _category_counts(column)
+    except TypeError as exc:  # e.g. dicts or lists in an object column: unhashable
+        raise DriftInputError(f"values that cannot be counted as categories: {exc}") from exc
+
+
+def is_countable(arrow_type: Any) -> bool:
+    """Whether an arrow type holds values that are numbers or categories (not structs, lists, maps)."""
+    import pyarrow as pa  # noqa: PLC0415 - optional dependency, only for arrow input
+
+    if pa.types.is_dictionary(arrow_type):
+        return is_countable(arrow_type.value_type)
+    if isinstance(arrow_type, pa.ExtensionType):
+        return is_countable(arrow_type.storage_type)
+    return not pa.types.is_nested(arrow_type)
+
+
+def _category_counts(column: Any) -> CategoryCounts:
     if is_numeric(column):
         numbers = numeric_values(column)
         distinct, counts = np.unique(numbers.values, return_counts=True)
@@ -222,12 +261,19 @@ def _merge_labels(pairs: Sequence[tuple[str, int]], missing: int) -> CategoryCou
 
 
 def _is_arrow_table(table: object) -> bool:
-    return hasattr(table, "column_names") and hasattr(table, "num_rows") and hasattr(table, "column")
+    # Asked of the type, not the instance: on a pyarrow Table ``column_names`` is a property that
+    # builds the list of every name, so ``hasattr(table, ...)`` per column made wide tables quadratic.
+    return _has(table, "column_names", "num_rows", "column")
 
 
 def _is_dataframe(table: object) -> bool:
-    return hasattr(table, "columns") and hasattr(table, "iloc") and hasattr(table, "dtypes")
+    return _has(table, "columns", "iloc", "dtypes")
 
 
 def _is_arrow_array(column: object) -> bool:
-    return hasattr(column, "type") and hasattr(column, "null_count") and hasattr(column, "to_pylist")
+    return _has(column, "type", "null_count", "to_pylist")
+
+
+def _has(value: object, *names: str) -> bool:
+    kind = type(value)
+    return all(hasattr(kind, name) for name in names)

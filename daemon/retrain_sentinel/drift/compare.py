@@ -94,7 +94,8 @@ def compare(
     _check_methods(method)
     reference_names = reference.names if isinstance(reference, Profile) else column_names(reference)
     names = select_columns(reference_names, columns, exclude)
-    unknown = [n for n in names if n not in set(reference_names)]
+    known = set(reference_names)
+    unknown = [n for n in names if n not in known]
     if unknown:
         raise DriftInputError(f"column(s) not in the reference: {', '.join(unknown)}")
     current_names = set(current.names if isinstance(current, Profile) else column_names(current))
@@ -186,11 +187,14 @@ class _Column:
 
     def _reference_side(self) -> Side:
         given = self.options.kinds.get(self.name)
-        if isinstance(self.reference, Profile):
-            return Side.of_profile(self.reference[self.name], given)
-        return Side.of_column(
-            get_column(self.reference, self.name), given, bins=self.options.bins, top_k=self.options.top_k
-        )
+        try:
+            if isinstance(self.reference, Profile):
+                return Side.of_profile(self.reference[self.name], given)
+            return Side.of_column(
+                get_column(self.reference, self.name), given, bins=self.options.bins, top_k=self.options.top_k
+            )
+        except DriftInputError as exc:  # the reference cannot be read: no verdict, for any column
+            raise DriftInputError(f"column {self.name!r}: {exc}") from exc
 
     def _resolve_method(self, kind: Kind, reference: Side) -> str:
         method = self.options.method_for(self.name, kind)

@@ -122,14 +122,16 @@ class NumericProfile:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NumericProfile:
-        edges = np.array([_decode_float(v) for v in data["edges"]], dtype=np.float64)
-        counts = np.array(data["counts"], dtype=np.int64)
+        edges = np.array([_decode_float(v) for v in _listed(data["edges"], "edges")], dtype=np.float64)
+        counts = _counts(data["counts"], "counts")
         if counts.shape != (edges.size + 1,):
             raise ProfileFormatError(f"{edges.size} edges need {edges.size + 1} counts, got {counts.size}")
+        missing = _count(data["missing"], "missing")
+        _check_total(counts, missing)
         return cls(
             edges,
             counts,
-            int(data["missing"]),
+            missing,
             _decode_float(data["min"]),
             _decode_float(data["max"]),
             _decode_float(data["mean"]),
@@ -178,11 +180,15 @@ class CategoricalProfile:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CategoricalProfile:
-        categories = tuple(str(c) for c in data["categories"])
-        counts = np.array(data["counts"], dtype=np.int64)
+        categories = tuple(_label(c) for c in _listed(data["categories"], "categories"))
+        counts = _counts(data["counts"], "counts")
         if counts.shape != (len(categories),):
             raise ProfileFormatError(f"{len(categories)} categories need as many counts, got {counts.size}")
-        return cls(categories, counts, int(data["other"]), int(data["missing"]), int(data["top_k"]))
+        other, missing, top_k = (_count(data[key], key) for key in ("other", "missing", "top_k"))
+        if top_k < 1:
+            raise ProfileFormatError("top_k must be at least 1")
+        _check_total(counts, other + missing)
+        return cls(categories, counts, other, missing, top_k)
 
 
 ColumnProfile = NumericProfile | CategoricalProfile
@@ -220,7 +226,8 @@ class Profile:
     ) -> Profile:
         """Profile a table. With ``like``, reuse its columns, kinds and edges (to merge with it later)."""
         if like is not None:
-            names = [n for n in (columns if columns is not None else like.names) if n not in set(exclude)]
+            excluded = set(exclude)
+            names = [n for n in (columns if columns is not None else like.names) if n not in excluded]
             unknown = [n for n in names if n not in like]
             if unknown:
                 raise DriftInputError(f"column(s) not in the profile to follow: {', '.join(unknown)}")
@@ -233,11 +240,14 @@ class Profile:
         profiles: dict[str, ColumnProfile] = {}
         for name in names:
             column = get_column(table, name)
-            if like is not None:
-                profiles[name] = profile_like(column, like[name])
-            else:
-                given = (kinds or {}).get(name)
-                profiles[name] = profile_column(column, kind=given, bins=bins, top_k=top_k)
+            try:
+                if like is not None:
+                    profiles[name] = profile_like(column, like[name])
+                else:
+                    given = (kinds or {}).get(name)
+                    profiles[name] = profile_column(column, kind=given, bins=bins, top_k=top_k)
+            except DriftInputError as exc:
+                raise DriftInputError(f"column {name!r}: {exc}") from exc
         return cls(profiles, _rows(table, profiles))
 
     def merge(self, other: Profile) -> Profile:
@@ -273,19 +283,17 @@ class Profile:
                 f"reads ({FORMAT_VERSION}); upgrade retrain-sentinel or rebuild the profile"
             )
         try:
+            stored, metadata = data["columns"], data.get("metadata", {})
+            if not isinstance(stored, Mapping) or not isinstance(metadata, Mapping):
+                raise ProfileFormatError("malformed drift profile: columns and metadata must be objects")
             columns: dict[str, ColumnProfile] = {}
-            for name, col in data["columns"].items():
-                if col["kind"] == "numeric":
-                    columns[str(name)] = NumericProfile.from_dict(col)
-                elif col["kind"] == "categorical":
-                    columns[str(name)] = CategoricalProfile.from_dict(col)
-                else:
-                    raise ProfileFormatError(f"column {name!r}: unknown kind {col['kind']!r}")
-            return cls(columns, int(data["rows"]), dict(data.get("metadata", {})))
-        except (KeyError, TypeError, ValueError) as exc:
+            for name, col in stored.items():
+                columns[str(name)] = _column_from_dict(name, col)
+            return cls(columns, _count(data["rows"], "rows"), dict(metadata))
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             if isinstance(exc, ProfileFormatError):
                 raise
-            raise ProfileFormatError(f"malformed drift profile: {exc!r}") from exc
+            raise ProfileFormatError(f"malformed drift profile: {_brief(exc)}") from exc
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Profile:
@@ -293,6 +301,10 @@ class Profile:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ProfileFormatError(f"not a drift profile: invalid JSON ({exc})") from exc
+        except RecursionError:  # a profile is three levels deep; this is something else
+            raise ProfileFormatError("not a drift profile: JSON nested too deeply") from None
+        except UnicodeDecodeError as exc:
+            raise ProfileFormatError(f"not a drift profile: not UTF-8 text ({exc.reason})") from None
         return cls.from_dict(data)
 
 
@@ -425,6 +437,58 @@ def _encode_float(value: float) -> float | str:
     if math.isfinite(value):
         return value
     return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+
+
+#: Counts are added up in int64: a stored count beyond this is no real data (and would overflow).
+MAX_COUNT = 2**62
+
+
+def _column_from_dict(name: object, data: object) -> ColumnProfile:
+    try:
+        if not isinstance(data, Mapping):
+            raise ProfileFormatError("not an object")
+        if data["kind"] == "numeric":
+            return NumericProfile.from_dict(data)
+        if data["kind"] == "categorical":
+            return CategoricalProfile.from_dict(data)
+        raise ProfileFormatError(f"unknown kind {data['kind']!r}")
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        message = str(exc) if isinstance(exc, ProfileFormatError) else f"malformed: {_brief(exc)}"
+        raise ProfileFormatError(f"column {name!r}: {message}") from exc
+
+
+def _listed(value: object, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ProfileFormatError(f"{what} must be a list")
+    return value
+
+
+def _count(value: object, what: str) -> int:
+    """A stored count: a whole number (not a float, not a bool) from 0 to ``MAX_COUNT``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+        raise ProfileFormatError(f"{what} must be whole numbers from 0 to 2**62")
+    return value
+
+
+def _counts(values: object, what: str) -> IntArray:
+    return np.array([_count(v, what) for v in _listed(values, what)], dtype=np.int64)
+
+
+def _check_total(counts: IntArray, extra: int) -> None:
+    if sum(int(c) for c in counts) + extra > MAX_COUNT:
+        raise ProfileFormatError("the counts add up to more than 2**62")
+
+
+def _label(value: object) -> str:
+    if not isinstance(value, str | int | float | bool):
+        raise ProfileFormatError("categories must be strings")
+    return str(value)
+
+
+def _brief(exc: BaseException) -> str:
+    """An exception as ``Type: first line``, short: it may quote a value of any size."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 
 def _decode_float(value: float | int | str) -> float:
