@@ -79,6 +79,7 @@ class Daemon:
             clock=clock,
         )
         self._stop = threading.Event()
+        self._stop_signal: str | None = None
         self._reload = threading.Event()
         self.abandoned_jobs = False
 
@@ -90,9 +91,11 @@ class Daemon:
         signal.signal(signal.SIGHUP, lambda *_: self._reload.set())
 
     def _on_stop_signal(self, signum: int, _frame: FrameType | None) -> None:
+        """Only sets flags: logging from a signal handler could interrupt a log write of the main
+        thread, so the main loop says ``daemon.stopping`` when it sees the flag."""
         if self._stop.is_set():  # a second signal: the operator means it
             os._exit(130)
-        log.info("daemon.stopping", signal=signal.Signals(signum).name)
+        self._stop_signal = signal.Signals(signum).name
         self._stop.set()
 
     # --- the main loop --------------------------------------------------------------------------
@@ -107,6 +110,7 @@ class Daemon:
             while not self._stop.is_set():
                 self.tick()
                 self._stop.wait(self.lease_loop.period)
+            log.info("daemon.stopping", signal=self._stop_signal)
         finally:
             self._shutdown(server)
         return 0
