@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from retrain_sentinel.durations import Duration, OptionalDuration, format_duration, parse_duration
+from retrain_sentinel.durations import (
+    MAX_DURATION,
+    Duration,
+    OptionalDuration,
+    format_duration,
+    parse_duration,
+)
 
 
 @pytest.mark.parametrize(
@@ -88,3 +94,35 @@ def test_pydantic_types_parse_and_serialise() -> None:
 def test_a_bare_number_is_refused_as_ambiguous(value: float) -> None:
     with pytest.raises(ValueError, match="add a unit"):
         parse_duration(value)
+
+
+# --- bounds and echo (issue 11, items 7 and 14) --------------------------------------------------
+
+
+def test_the_longest_duration_is_100_years() -> None:
+    assert parse_duration("36500d") == MAX_DURATION == timedelta(days=36500)
+    assert parse_duration("P5214W") == timedelta(weeks=5214)
+
+
+@pytest.mark.parametrize(
+    "huge",
+    ["36501d", "99999999999999999d", "P99999999999W", "PT99999999999999999999H", "9" * 60 + "s", "9" * 400 + "s"],
+)
+def test_a_duration_beyond_100_years_is_a_value_error_not_an_overflow(huge: str) -> None:
+    with pytest.raises(ValueError, match=r"36500d|invalid duration") as caught:
+        parse_duration(huge)
+    assert not isinstance(caught.value, OverflowError)
+    with pytest.raises(ValueError):
+        parse_duration(timedelta(days=36501))
+
+
+def test_now_plus_or_minus_the_longest_duration_is_a_datetime() -> None:
+    now = datetime.now(UTC)
+    assert now - MAX_DURATION < now < now + MAX_DURATION
+
+
+@pytest.mark.parametrize("bad", ["s3cr3t-value", "s3cr3t 1h", "PTs3cr3tH", 737373, "1h " * 30])
+def test_an_invalid_duration_is_not_quoted(bad: object) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_duration(bad)
+    assert "s3cr3t" not in str(caught.value) and "737373" not in str(caught.value)

@@ -6,6 +6,9 @@ fires the day after spring-forward); ``_CronTrigger`` corrects that roll-over, f
 fire times and for the slots alike. Its ``from_crontab`` also passes weekday numbers through
 unchanged although it counts from Monday = 0 and crontab from Sunday = 0 (``1-5`` would run Tuesday
 to Saturday), so the weekdays are translated to names here.
+
+Errors name the field that is wrong (``invalid hour field``), never the expression: it may have come
+from a ``${VAR}``.
 """
 
 from __future__ import annotations
@@ -55,22 +58,31 @@ def _crontab_weekdays(field: str) -> str:
             first = _crontab_day(base)
             last = 6 if step else first
         if last < first or (step and int(step) < 1):
-            raise ValueError(f"invalid day-of-week field {field!r}")
+            raise ValueError("invalid day-of-week field")
         days.update(day % 7 for day in range(first, last + 1, int(step or 1)))
     return ",".join(_DAY_NAMES[day] for day in sorted(days))
+
+
+_FIELDS = ("minute", "hour", "day", "month", "day_of_week")
+_FIELD_NAMES = {"day": "day-of-month", "day_of_week": "day-of-week"}
 
 
 def crontab_trigger(expression: str, timezone: str = "UTC") -> CronTrigger:
     """The trigger for a 5-field crontab expression in ``timezone``; ``ValueError`` when invalid."""
     fields = expression.split()
     if len(fields) != 5:
-        raise ValueError(f"a crontab expression has 5 fields, not {len(fields)}: {expression!r}")
+        raise ValueError(f"a crontab expression has 5 fields (minute hour day month weekday), not {len(fields)}")
     minute, hour, day, month, weekdays = fields
-    return _CronTrigger(
-        minute=minute,
-        hour=hour,
-        day=day,
-        month=month,
-        day_of_week=_crontab_weekdays(weekdays),
-        timezone=ZoneInfo(timezone),
-    )
+    try:
+        values = dict(zip(_FIELDS, (minute, hour, day, month, _crontab_weekdays(weekdays)), strict=True))
+    except ValueError:
+        raise ValueError("invalid day-of-week field") from None
+    try:
+        return _CronTrigger(**values, timezone=ZoneInfo(timezone))
+    except ValueError:  # APScheduler's message quotes the expression: find the field to name instead
+        for name, value in values.items():
+            try:
+                CronTrigger(**{name: value}, timezone=UTC)
+            except ValueError:
+                raise ValueError(f"invalid {_FIELD_NAMES.get(name, name)} field") from None
+        raise ValueError("invalid expression") from None

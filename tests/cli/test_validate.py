@@ -4,6 +4,11 @@ problem that names the problem's own path (models by name), never a traceback, n
 from __future__ import annotations
 
 import copy
+import os
+import resource
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -87,14 +92,14 @@ BROKEN: list[tuple[str, Mutation, str, str]] = [
         "unknown-channel",
         set_model(DEGRADED, channels=["nowhere"]),
         f"models[{DEGRADED}].channels[0]",
-        "nowhere",
+        "unknown channel: the channels are stdout",
     ),
-    ("unknown-source", set_model(DEGRADED, source="nowhere"), f"models[{DEGRADED}].source", "nowhere"),
+    ("unknown-source", set_model(DEGRADED, source="nowhere"), f"models[{DEGRADED}].source", "the sources are lab"),
     (
         "unknown-drift-source",
         set_model(DEGRADED, drift_source="nowhere"),
         f"models[{DEGRADED}].drift_source",
-        "nowhere",
+        "unknown source",
     ),
     (
         "drift-source-not-files",
@@ -139,8 +144,8 @@ BROKEN: list[tuple[str, Mutation, str, str]] = [
     (
         "bad-cron",
         set_model(DEGRADED, schedule={"cron": "every monday"}),
-        f"models[{DEGRADED}].schedule",
-        "cron",
+        f"models[{DEGRADED}].schedule.cron",
+        "5 fields",
     ),
     (
         "every-and-cron",
@@ -243,7 +248,7 @@ BROKEN: list[tuple[str, Mutation, str, str]] = [
     ),
     (
         "unknown-channel-kind",
-        add("channels", "pager", {"kind": "pager", "url": f"https://pager.example.com/{SECRET}"}),
+        add("channels", "pager", {"kind": f"pager {SECRET}", "url": f"https://pager.example.com/{SECRET}"}),
         "channels.pager",
         "kind",
     ),
@@ -251,7 +256,7 @@ BROKEN: list[tuple[str, Mutation, str, str]] = [
         "unknown-dead-letter-channel",
         set_top(delivery={"dead_letter_channel": "nowhere"}),
         "delivery.dead_letter_channel",
-        "nowhere",
+        "unknown channel",
     ),
     ("for-zero", set_model(DEGRADED, for_=0), f"models[{DEGRADED}].for", "≥ 1"),
     ("model-without-name", model_without_name, "models[3].name", "required"),
@@ -299,6 +304,74 @@ BROKEN: list[tuple[str, Mutation, str, str]] = [
         "sources.data.window",
         "duration",
     ),
+    # issue 11, item 5: names the history cannot store, refused by position and not echoed
+    (
+        "name-too-long",
+        lambda d: d["models"].append({"name": SECRET + "x" * 200, "source": "lab"}),
+        "models[3].name",
+        "200 characters",
+    ),
+    (
+        "name-with-nul",
+        lambda d: d["models"].append({"name": SECRET + "\x00", "source": "lab"}),
+        "models[3].name",
+        "control",
+    ),
+    ("channel-name-too-long", add("channels", SECRET + "x" * 200, {"kind": "console"}), "channels", "200 characters"),
+    # item 7: values that crashed with OverflowError, IsADirectoryError, TypeError (exit 4)
+    ("huge-duration", set_top(service={"lease_ttl": "99999999999999999d"}), "service.lease_ttl", "36500d"),
+    ("timezone-directory", set_top(timezone="America"), "timezone", "IANA"),
+    ("source-timezone-directory", set_source("lab", timezone="America"), "sources.lab.timezone", "IANA"),
+    ("non-text-key", lambda d: d.update({1: 2}), "1", "text"),
+    # item 9: values accepted and then failing at run time
+    ("every-1ms", set_model(DEGRADED, schedule={"every": "1ms"}), f"models[{DEGRADED}].schedule.every", "1s"),
+    ("retention-overflow", set_top(retention={"days": 10**19}), "retention.days", "36500"),
+    ("batch-size-overflow", set_top(delivery={"batch_size": 10**19}), "delivery.batch_size", "10000"),
+    # item 14: values that may be secrets (here from ${RS_TEST_SECRET}) are not echoed
+    ("timezone-from-variable", set_top(timezone="${RS_TEST_SECRET}"), "timezone", "IANA"),
+    (
+        "duration-from-variable",
+        set_model(DEGRADED, stale_after="${RS_TEST_SECRET}"),
+        f"models[{DEGRADED}].stale_after",
+        "duration",
+    ),
+    (
+        "cron-from-variable",
+        set_model(DEGRADED, schedule={"cron": "${RS_TEST_SECRET} * * * *"}),
+        f"models[{DEGRADED}].schedule.cron",
+        "invalid minute field",
+    ),
+    (
+        "name-from-variable",
+        lambda d: d["models"].append({"name": "${RS_TEST_SECRET}", "source": "nowhere"}),
+        "models[3].source",
+        "unknown source",
+    ),
+    (
+        "duplicate-name-from-variable",
+        lambda d: d["models"].extend([{"name": "${RS_TEST_SECRET}", "source": "lab"}] * 2),
+        "models[4].name",
+        "models[3] has it too",
+    ),
+    (
+        "source-from-variable",
+        set_model(DEGRADED, source="${RS_TEST_SECRET}"),
+        f"models[{DEGRADED}].source",
+        "unknown source",
+    ),
+    (
+        "channel-from-variable",
+        set_model(DEGRADED, channels=["${RS_TEST_SECRET}"]),
+        f"models[{DEGRADED}].channels[0]",
+        "unknown channel",
+    ),
+    (
+        "link-placeholder",
+        add("channels", "team", {"kind": "console", "link_template": f"https://x.example.com/{{{SECRET}}}"}),
+        "channels.team.link_template",
+        "placeholder",
+    ),
+    ("database-scheme", set_top(database=f"mysql://{SECRET}"), "database", "'mysql'"),
 ]
 
 
@@ -324,6 +397,7 @@ def test_broken_config_exits_2_naming_the_path(
     _, mutate, path, word = case
     monkeypatch.delenv("RS_TEST_UNSET_HOOK_URL", raising=False)
     monkeypatch.delenv("RS_TEST_UNSET_MODEL", raising=False)
+    monkeypatch.setenv("RS_TEST_SECRET", SECRET)
     for section, holders in copy.deepcopy(SECRET_HOLDERS).items():
         config_data.setdefault(section, {}).update(holders)
     mutate(config_data)
@@ -352,8 +426,8 @@ def test_every_problem_is_reported_at_once(
     result = cli("validate", "-c", write_config(config_data))
 
     assert result.code == 2
-    assert f"error: models[{DRIFTING}].source: unknown source 'nowhere'" in result.err
-    assert f"error: models[{DEGRADED}].channels[0]: unknown channel 'nobody'" in result.err
+    assert f"error: models[{DRIFTING}].source: unknown source: the sources are lab" in result.err
+    assert f"error: models[{DEGRADED}].channels[0]: unknown channel: the channels are stdout" in result.err
 
 
 def test_every_missing_variable_is_named(
@@ -499,3 +573,130 @@ def test_connect_exits_3_when_a_source_cannot_be_reached(
 
     assert result.code == 3
     assert "sources.lab" in result.err and "Traceback" not in result.err
+
+
+# --- hostile files, through the installed command (issue 11, items 7, 8 and 9) ---------------------
+#
+# Each crashed (exit 4), hung or ran for minutes. Now each is exit 2 with one line naming the path,
+# in seconds. A real process under a timeout, so a hang fails the test instead of stalling the suite,
+# and under a 2 GiB address-space limit, so a regression ends in MemoryError instead of eating the
+# machine's memory (the old code read `url_file: /dev/zero` until it did).
+
+COMMAND = Path(sys.executable).parent / "retrain-sentinel"
+ANSWER_WITHIN = 30.0  # seconds, on a busy CI machine; the hostile files took minutes or forever
+
+
+def _nested_policy(depth: int) -> str:
+    return "{all: [" * depth + "{time: {}}" + "]}" * depth
+
+
+def _billion_laughs() -> str:
+    lines = ["lol:", '  a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"  a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    return "\n".join(lines) + "\n"  # 10**10 strings, expanded
+
+
+def _merge_bomb() -> str:
+    keys = ", ".join(f"k{i}: 1" for i in range(20_000))
+    return f"base: &b {{{keys}}}\nmany:\n" + "  - <<: *b\n" * 20_000  # 400,000,000 entries, merged
+
+
+_FILES = "sources: {data: {kind: files, reference: r.parquet, current: c.parquet}}\n"
+HOSTILE: list[tuple[str, str | bytes, str, str]] = [
+    # (case, the file, the path its one error line names ({config}: the file itself), a word of it)
+    ("huge-duration", "service: {lease_ttl: 99999999999999999d}\n", "service.lease_ttl: ", "36500d"),
+    ("timezone-directory", "timezone: America\n", "timezone: ", "IANA"),
+    ("non-text-key", "1: 2\n", "1: ", "text"),
+    ("self-alias", "models: &x [*x]\n", "models[0]: ", "alias"),
+    ("binary", bytes(range(256)) * 16, "{config}: ", "UTF-8"),
+    ("policy-1000-deep", _FILES + f"models: [{{name: m, source: data, policy: {_nested_policy(1000)}}}]\n", "{config}: ", "nest"),
+    ("policy-30-deep", _FILES + f"models: [{{name: m, source: data, policy: {_nested_policy(30)}}}]\n", "models[m].policy.all[0]", "40 levels"),
+    ("billion-laughs", _billion_laughs(), "lol.a", "aliases expand"),
+    ("merge-bomb", _merge_bomb(), "{config}: ", "merge keys"),
+    ("nul-name", _FILES + f'models: [{{name: a, source: data}}, {{name: "{SECRET}\\0", source: data}}]\n', "models[1].name: ", "control"),
+    ("every-1ms", _FILES + "models: [{name: m, source: data, schedule: {every: 1ms}}]\n", "models[m].schedule.every: ", "1s"),
+    ("retention-overflow", "retention: {days: 10000000000000000000}\n", "retention.days: ", "36500"),
+    ("directory", "", "{config}: ", "Is a directory"),
+    ("fifo", "", "{config}: ", "not a regular file"),
+]
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+
+def validate_process(config: Path, *args: str, cwd: Path) -> tuple[subprocess.CompletedProcess[str], float]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RETRAIN_SENTINEL_")}
+    started = time.monotonic()
+    result = subprocess.run(
+        [str(COMMAND), "validate", *args, "-c", str(config)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=2 * ANSWER_WITHIN,  # a hang fails here
+        check=False,
+        preexec_fn=_limit_memory,  # a test process starts its children from one thread
+    )
+    return result, time.monotonic() - started
+
+
+def hostile_file(case: str, content: str | bytes, directory: Path) -> Path:
+    path = directory / f"{case}.yaml"
+    if case == "directory":
+        path.mkdir()
+    elif case == "fifo":
+        os.mkfifo(path)
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", HOSTILE, ids=[c[0] for c in HOSTILE])
+def test_a_hostile_file_is_one_line_naming_the_path_in_seconds(
+    case: tuple[str, str | bytes, str, str], tmp_path: Path
+) -> None:
+    name, content, path, word = case
+    config = hostile_file(name, content, tmp_path)
+
+    result, elapsed = validate_process(config, cwd=tmp_path)
+
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr[-2000:]
+    assert lines[0].startswith("error: " + path.format(config=config)) and word in lines[0], lines[0]
+    assert SECRET not in result.stderr and "Traceback" not in result.stderr
+    assert elapsed < ANSWER_WITHIN
+
+
+@pytest.mark.slow
+def test_a_url_file_that_is_a_device_is_one_line_naming_the_key(tmp_path: Path) -> None:
+    """``url_file: /dev/zero`` was read until MemoryError (exit 4) when the channels were built."""
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        f"database: sqlite:///{tmp_path / 'h.db'}\nchannels: {{hook: {{kind: webhook, url_file: /dev/zero}}}}\n"
+    )
+
+    result, elapsed = validate_process(config, "--connect", cwd=tmp_path)
+
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.strip().splitlines() == [
+        "error: channels.hook.url_file: cannot read /dev/zero: not a regular file"
+    ]
+    assert elapsed < ANSWER_WITHIN
+
+
+@pytest.mark.slow
+def test_a_200000_character_database_value_is_answered_in_seconds(tmp_path: Path) -> None:
+    """Redacting it for the error took time quadratic in its length (12.8 s for 100,000 characters)."""
+    config = tmp_path / "c.yaml"
+    config.write_text(f'database: "postgresql://{"a." * 100_000}"\n')
+
+    result, elapsed = validate_process(config, "--connect", cwd=tmp_path)
+
+    assert result.returncode == 3, result.stderr[-2000:]  # valid, and unreachable
+    assert result.stderr.startswith("error: database postgresql://a.a.a.") and "Traceback" not in result.stderr
+    assert elapsed < ANSWER_WITHIN

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from retrain_sentinel.delivery.channels import (
 )
 from retrain_sentinel.delivery.settings import (
     ConsoleChannelSettings,
+    DeliverySettings,
     EmailChannelSettings,
     SlackChannelSettings,
     WebhookChannelSettings,
@@ -241,3 +243,42 @@ def test_a_missing_ca_file_is_a_config_error(tmp_path: Path) -> None:
         build_channels(settings)
 
     assert [path for path, _ in caught.value.problems] == ["channels.b.smtp.ca_file"]
+
+
+def test_a_secret_file_that_is_not_a_small_regular_file_is_refused(tmp_path: Path) -> None:
+    """``url_file: /dev/zero`` read until ``MemoryError`` (exit 4); a FIFO blocked the build forever."""
+    fifo, large = tmp_path / "fifo", tmp_path / "large"
+    os.mkfifo(fifo)
+    large.write_text(SECRET_URL + "/" + "x" * 70_000)
+    settings = parse(
+        {
+            "a": {"kind": "webhook", "url_file": "/dev/zero"},
+            "b": {"kind": "slack", "webhook_url_file": str(fifo)},
+            "c": {"kind": "webhook", "url": SECRET_URL, "secret_file": str(large)},
+            "d": email(username="u", password_file=str(tmp_path)),
+        }
+    )
+
+    with pytest.raises(ConfigError) as caught:
+        build_channels(settings)
+
+    assert caught.value.problems == [
+        ("channels.a.url_file", "cannot read /dev/zero: not a regular file"),
+        ("channels.b.webhook_url_file", f"cannot read {fifo}: not a regular file"),
+        ("channels.c.secret_file", f"cannot read {large}: larger than 64 KiB"),
+        ("channels.d.smtp.password_file", f"cannot read {tmp_path}: Is a directory"),
+    ]
+
+
+def test_delivery_batch_size_is_bounded() -> None:
+    """It is the SQL LIMIT of every claim: 10**19 made PostgreSQL refuse every dispatcher run."""
+    assert DeliverySettings(batch_size=10_000).batch_size == 10_000
+    with pytest.raises(ValidationError):
+        DeliverySettings(batch_size=10**19)
+
+
+def test_a_link_template_placeholder_is_refused_without_echo() -> None:
+    with pytest.raises(ValidationError) as caught:
+        parse({"a": {"kind": "console", "link_template": "https://x.example.com/{SUPERSECRETPATH}"}})
+    [error] = caught.value.errors()
+    assert "unknown placeholder" in error["msg"] and "SUPERSECRETPATH" not in error["msg"]

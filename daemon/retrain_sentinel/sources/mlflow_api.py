@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
 
+from retrain_sentinel.errors import ConfigError
+from retrain_sentinel.mounted_files import read_secret_file
 from retrain_sentinel.redaction import Redactor, redact_url
 from retrain_sentinel.sources.base import first_line
 from retrain_sentinel.sources.failures import retry
@@ -150,7 +151,8 @@ class Client:
 
 
 def read_secret(path: str | None, what: str) -> str:
+    """A ``*_file`` secret, bounded (``mounted_files``); a file that cannot be read fails the batch's reads."""
     try:
-        return Path(str(path)).read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise Failure(f"cannot read {what} ({exc.strerror})") from exc
+        return read_secret_file(str(path), what)
+    except ConfigError as exc:
+        raise Failure(str(exc)) from None

@@ -54,10 +54,11 @@ class _Model(BaseModel):
 
 
 def _check_timezone(value: str) -> str:
+    """An IANA zone name; the error does not quote ``value`` (it may come from a ``${VAR}``)."""
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown timezone {value!r} (use an IANA name like UTC or Europe/Berlin)") from exc
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: `America` is tzdata's directory
+        raise ValueError("unknown timezone: use an IANA name like UTC or Europe/Berlin") from None
     return value
 
 

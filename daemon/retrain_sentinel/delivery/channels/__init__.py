@@ -27,6 +27,7 @@ from retrain_sentinel.delivery.settings import (
 )
 from retrain_sentinel.errors import ConfigError
 from retrain_sentinel.exports import lazy_exports
+from retrain_sentinel.mounted_files import read_secret_file
 
 if TYPE_CHECKING:
     from retrain_sentinel.delivery.channels.console import ConsoleChannel
@@ -57,16 +58,8 @@ __getattr__, __dir__ = lazy_exports(
 
 
 def _read(path: Path, where: str) -> str:
-    """A secret file's text, stripped; the error names the file, never its content."""
-    try:
-        text = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError([(where, f"cannot read {path}: {exc.strerror or type(exc).__name__}")]) from None
-    except UnicodeDecodeError:
-        raise ConfigError([(where, f"{path} is not UTF-8 text")]) from None
-    if not text:
-        raise ConfigError([(where, f"{path} is empty")])
-    return text
+    """A secret file's text, stripped and bounded (``mounted_files``); errors name the file, never its content."""
+    return read_secret_file(path, where)
 
 
 def _secret(value: SecretStr | None, path: Path | None, where: str) -> SecretStr:
