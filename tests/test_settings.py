@@ -450,3 +450,18 @@ def test_models_from_the_environment_are_not_labelled_with_the_file_names(monkey
     assert problems(config(models=[{"name": "from-the-file", "source": "lab"}])) == [
         ("models[0].source", "unknown source: the sources are lab")
     ]
+
+
+@pytest.mark.parametrize(
+    "link", ["javascript:alert(1)", "ftp://models.example.com/x", "https://x.example.com/{secret}"]
+)
+def test_a_watch_link_is_an_http_url_with_known_placeholders(link: str) -> None:
+    """It becomes a Slack button and an email anchor: never a script, never an unknown brace."""
+    raw = config(models=[{"name": "fraud", "source": "lab", "link": link}])
+    ((path, _),) = problems(raw)
+    assert path == "models[fraud].link"
+
+
+def test_a_watch_link_with_placeholders_is_accepted() -> None:
+    raw = config(models=[{"name": "fraud", "source": "lab", "link": "https://ml.example.com/m/{model}/v/{version}"}])
+    assert parse_settings(raw, {}).models[0].link == "https://ml.example.com/m/{model}/v/{version}"

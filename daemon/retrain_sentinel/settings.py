@@ -43,7 +43,7 @@ from yaml.constructor import ConstructorError, SafeConstructor
 
 from retrain_sentinel.alerts.routes import RouteSettings
 from retrain_sentinel.alerts.rules import AlertRuleSettings
-from retrain_sentinel.delivery.settings import ChannelSettings, DeliverySettings
+from retrain_sentinel.delivery.settings import ChannelSettings, DeliverySettings, check_link_template
 from retrain_sentinel.durations import Duration
 from retrain_sentinel.errors import ConfigError, format_location, format_validation_message
 from retrain_sentinel.mounted_files import read_text_file
@@ -195,6 +195,8 @@ class WatchSettings(_Section):
     resolve_after: Annotated[int, Field(ge=1)] = 1
     error_after: Annotated[int, Field(ge=1)] = 3
     link: str | None = None
+
+    _link = field_validator("link")(check_link_template)
 
     @property
     def registry_name(self) -> str:

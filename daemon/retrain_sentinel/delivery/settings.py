@@ -41,6 +41,7 @@ __all__ = [
     "SmtpSettings",
     "WebhookChannelSettings",
     "check_http_url",
+    "check_link_template",
 ]
 
 #: Placeholders a ``link_template`` may use; each is URL-quoted when filled in.
@@ -72,7 +73,9 @@ def check_http_url(value: str) -> str | None:
     return None
 
 
-def _check_link_template(value: str | None) -> str | None:
+def check_link_template(value: str | None) -> str | None:
+    """A link template is an http(s) URL whose placeholders are known ones (never a ``javascript:``
+    link in a Slack button or an email)."""
     if value is None:
         return None
     try:
@@ -119,7 +122,7 @@ class ChannelSettingsBase(BaseModel):
         "Placeholders: {model}, {version}, {kind}, {severity}, {id}.",
     )
 
-    _link = field_validator("link_template")(_check_link_template)
+    _link = field_validator("link_template")(check_link_template)
 
 
 class SlackChannelSettings(ChannelSettingsBase):
