@@ -15,7 +15,6 @@ the daemon tests use values no validation can see — a registry version longer 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -23,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from prometheus_client import CollectorRegistry
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
@@ -39,6 +37,7 @@ from retrain_sentinel.snapshot import Snapshot
 from retrain_sentinel.sources.base import SourceResult, WatchQuery
 from retrain_sentinel.store import HistoryStore, upgrade
 from retrain_sentinel.store.testing import T0, evaluation, postgres_database, routes
+from service.conftest import config, postgres_server_url, write_config
 from service.daemon_process import DaemonProcess, Lab, ago, wait_until
 
 pytestmark = [pytest.mark.fault, pytest.mark.postgres]
@@ -48,19 +47,10 @@ NUL = "churn\x00eu"
 METRIC = "val_accuracy"
 
 
-def _server_url() -> str:
-    url = os.environ.get("RS_TEST_POSTGRES_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("RS_TEST_POSTGRES_URL must be set in CI: the fault suite must run")
-        pytest.skip("RS_TEST_POSTGRES_URL is not set")
-    return url
-
-
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A PostgreSQL database of this test's own (a daemon needs a plain URL), dropped afterwards."""
-    with postgres_database(_server_url()) as url:
+    with postgres_database(postgres_server_url()) as url:
         yield url
 
 
@@ -219,34 +209,7 @@ def _lab(directory: Path) -> Lab:
 
 
 def _config(directory: Path, lab: Lab, database: str, names: Sequence[str]) -> Path:
-    document: dict[str, Any] = {
-        "database": database,
-        "http": {"host": "127.0.0.1", "port": 0},
-        "service": {"lease_ttl": "3s", "shutdown_grace": "5s"},
-        "sources": {
-            "lab": {
-                "kind": "sql",
-                "layout": "experiment_db",
-                "experiments_url": lab.experiments_url,
-                "registry_url": lab.registry_url,
-            }
-        },
-        "channels": {"log": {"kind": "console"}},
-        "defaults": {"schedule": {"every": "1s"}, "channels": ["log"]},
-        "models": [
-            {
-                "name": name,
-                "source": "lab",
-                "current_run": {"name": f"eval-{name}-*"},
-                "performance": {"metric": METRIC, "mode": "max"},
-                "policy": {"performance": {"threshold": 0.05}},
-            }
-            for name in names
-        ],
-    }
-    path = directory / "sentinel.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-    return path
+    return write_config(directory / "sentinel.yaml", config(database, lab, models=tuple(names)))
 
 
 def _recorded(url: str) -> dict[str, int]:

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from service.conftest import config, watch, write_config
 from service.daemon_process import DaemonProcess, Lab, ago, wait_until
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
@@ -79,39 +79,10 @@ def _poisoned_lab(directory: Path) -> tuple[Lab, dict[str, str]]:
 
 
 def _config(directory: Path, lab: Lab) -> Path:
-    def watch(name: str, **extra: Any) -> dict[str, Any]:
-        return {
-            "name": name,
-            "source": "lab",
-            "current_run": {"name": f"eval-{name}-*"},
-            "performance": {"metric": METRIC, "mode": "max"},
-            "policy": {"performance": {"threshold": 0.05}},
-            **extra,
-        }
-
     names = ("healthy", "degraded", "mixed", "ancient", "deep", "nullname")
-    document = {
-        "database": f"sqlite:///{directory / 'history.db'}",
-        "http": {"host": "127.0.0.1", "port": 0},
-        "service": {"lease_ttl": "3s", "shutdown_grace": "5s"},
-        "sources": {
-            "lab": {
-                "kind": "sql",
-                "layout": "experiment_db",
-                "experiments_url": lab.experiments_url,
-                "registry_url": lab.registry_url,
-            }
-        },
-        "channels": {"log": {"kind": "console"}},
-        "defaults": {"schedule": {"every": "1s"}, "channels": ["log"]},
-        "models": [
-            *(watch(name) for name in names),
-            watch("dashes", model="healthy", current_run={"run_id": "--5"}),
-        ],
-    }
-    path = directory / "sentinel.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-    return path
+    document = config(f"sqlite:///{directory / 'history.db'}", lab, models=names)
+    document["models"].append({**watch("dashes"), "model": "healthy", "current_run": {"run_id": "--5"}})
+    return write_config(directory / "sentinel.yaml", document)
 
 
 @pytest.fixture
