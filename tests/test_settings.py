@@ -1,4 +1,4 @@
-"""The config loader (settings.py): variables, overrides, defaults, and paths that name what is wrong;
+"""The config loader (settings.py, and config_document.py for the YAML document): variables, overrides, defaults, and paths that name what is wrong;
 and loading stays light — reading and validating a config, every command's first step, imports
 neither SQLAlchemy nor numpy (the store, the sources and the statistics come in only when used)."""
 
@@ -17,14 +17,10 @@ import pytest
 
 import retrain_sentinel.settings as settings_module
 from deploy.configs import localise
+from retrain_sentinel import config_document
+from retrain_sentinel.config_document import YAML_LOADERS, parse_yaml
 from retrain_sentinel.errors import ConfigError
-from retrain_sentinel.settings import (
-    YAML_LOADERS,
-    expand_variables,
-    load_settings,
-    parse_settings,
-    parse_yaml,
-)
+from retrain_sentinel.settings import expand_variables, load_settings, parse_settings
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "sentinel.example.yaml"
 
@@ -308,7 +304,7 @@ def test_aliases_are_counted_expanded_without_being_expanded(monkeypatch: pytest
 
 
 def test_the_values_of_a_document_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(settings_module, "MAX_VALUES", 1000)
+    monkeypatch.setattr(config_document, "MAX_VALUES", 1000)
 
     assert problems({"defaults": {"metric_aliases": {f"m{i}": "x" for i in range(1000)}}}) == [
         ("the config", "holds more than 1,000 values (lists, mappings and scalars)")
@@ -343,7 +339,7 @@ def test_yaml_nesting_is_an_error_at_the_line_not_a_recursion_error(loader: str)
 
 @pytest.mark.parametrize("loader", LOADERS)
 def test_merge_keys_are_bounded(loader: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(settings_module, "MAX_VALUES", 10_000)
+    monkeypatch.setattr(config_document, "MAX_VALUES", 10_000)
     keys = ", ".join(f"k{i}: 1" for i in range(1000))
     text = f"base: &b {{{keys}}}\nmany:\n" + "  - <<: *b\n" * 1000  # 1,000,000 entries once merged
 

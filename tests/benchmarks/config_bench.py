@@ -80,22 +80,23 @@ def timed(label: str, work: Callable[[], Any]) -> Any:
 
 
 def phases(config: Path) -> None:
+    from retrain_sentinel import config_document as d
     from retrain_sentinel import settings as s
     from retrain_sentinel.mounted_files import read_text_file
 
-    text = timed("read (bounded)", lambda: read_text_file(config, limit=s.MAX_CONFIG_BYTES, where="c"))
+    text = timed("read (bounded)", lambda: read_text_file(config, limit=d.MAX_CONFIG_BYTES, where="c"))
     gc.disable()
     try:
-        raw = timed("YAML, libyaml", lambda: s.parse_yaml(text, where="c", loader="libyaml"))
-        timed("YAML, pure Python", lambda: s.parse_yaml(text, where="c", loader="python"))
+        raw = timed("YAML, libyaml", lambda: d.parse_yaml(text, where="c", loader="libyaml"))
+        timed("YAML, pure Python", lambda: d.parse_yaml(text, where="c", loader="python"))
         labels = s._watch_labels(raw)
-        timed("document check", lambda: s._check_document(raw, labels))
+        timed("document check", lambda: d.check_document(raw, labels))
         expanded = timed("${VAR} expansion", lambda: s.expand_variables(raw, os.environ))
         settings = timed("models (pydantic)", lambda: s.Settings(**expanded))
         timed("cross-section checks", lambda: s._cross_check(settings, labels))
     finally:
         gc.enable()
-    timed("YAML, libyaml, collector running", lambda: s.parse_yaml(text, where="c", loader="libyaml"))
+    timed("YAML, libyaml, collector running", lambda: d.parse_yaml(text, where="c", loader="libyaml"))
 
 
 def main() -> int:
