@@ -14,12 +14,12 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Connection, Row, insert, select, union, update
+from sqlalchemy import Connection, Row, insert, select, update
 
 from retrain_sentinel.alerts.rules import AlertState
 from retrain_sentinel.store.schema import alert_states
 
-__all__ = ["StateConflict", "open_episodes", "read", "read_all", "read_many", "write"]
+__all__ = ["StateConflict", "read", "read_all", "read_many", "write"]
 
 
 class StateConflict(Exception):
@@ -105,11 +105,3 @@ def write(connection: Connection, state: AlertState, before: AlertState | None, 
     if result.rowcount != 1:
         raise StateConflict(state.watch)
     return replace(state, version=before.version + 1)
-
-
-def open_episodes() -> CompoundSelect[Any]:
-    """The episodes still open (an alert firing or a model broken), as a subquery."""
-    return union(
-        select(alert_states.c.episode).where(alert_states.c.episode.is_not(None)),
-        select(alert_states.c.broken_episode).where(alert_states.c.broken_episode.is_not(None)),
-    )
