@@ -101,3 +101,47 @@ def test_presets_command_prints_the_preset_files(capsys: pytest.CaptureFixture[s
     assert main(["presets", "aggressive", "--format", "yaml"]) == 0
 
     assert capsys.readouterr().out == (PRESET_DIR / "aggressive.yaml").read_text()
+
+
+def test_the_examples_warehouse_queries_feed_the_drift_trigger(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 12, item 1: the example's `drift_metrics` returned one row per feature, no
+    `js_divergence`, so the drift trigger found no input and a model with JS 0.27 was not flagged
+    (`check` said ok). Its queries, run by `check` against the tables they name, now flag it."""
+    import json
+    import sqlite3
+
+    queries = yaml.safe_load(EXAMPLE.read_text())["sources"]["warehouse"]["queries"]
+    database = tmp_path / "warehouse.db"
+    with sqlite3.connect(database) as db:
+        db.executescript(
+            """
+            CREATE TABLE daily_metrics (model TEXT, day TEXT, metric TEXT, value REAL);
+            CREATE TABLE baseline_metrics (model TEXT, metric TEXT, value REAL);
+            CREATE TABLE drift (model TEXT, day TEXT, feature TEXT, js REAL);
+            CREATE TABLE deployments (model TEXT, trained_at TEXT, version TEXT);
+            INSERT INTO daily_metrics VALUES ('ranking', '2999-01-01', 'ndcg', 0.80);
+            INSERT INTO baseline_metrics VALUES ('ranking', 'ndcg', 0.80);
+            INSERT INTO drift VALUES ('ranking', '2999-01-01', 'age', 0.27), ('ranking', '2999-01-01', 'amount', 0.05);
+            INSERT INTO deployments VALUES ('ranking', datetime('now', '-1 day'), 'v7');
+            """
+        )
+    config = tmp_path / "sentinel.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "database": f"sqlite:///{tmp_path / 'history.db'}",
+                "sources": {"warehouse": {"kind": "sql", "url": f"sqlite:///{database}", "queries": queries}},
+                "channels": {"stdout": {"kind": "console"}},
+                "models": [{"name": "ranking", "source": "warehouse", "channels": ["stdout"]}],
+            }
+        )
+    )
+
+    code = main(["check", "-c", str(config), "--dry-run", "--format", "json", "--exit-code"])
+
+    (report,) = json.loads(capsys.readouterr().out)
+    drift = [d for d in report["trigger_details"] if d["kind"] == "drift"]
+    assert code == 1 and report["outcome"] == "triggered"
+    assert [(d["triggered"], d["actual_value"]) for d in drift] == [(True, 0.27)]

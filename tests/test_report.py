@@ -94,9 +94,9 @@ def test_recommendations_name_the_numbers() -> None:
     assert len(recommendations) == 4  # one per fired kind
     drift, performance, time, volume = recommendations
     assert "js_divergence 0.18 > 0.15" in drift
-    assert "val_loss 0 → 0.45" in performance and "inf% > 5.0%" in performance
-    assert "200 h since training ≥ 168 h" in time
-    assert "500 new samples (50.0% of baseline)" in volume
+    assert "val_loss 0 → 0.45" in performance and "degradation inf% > 5.0%" in performance
+    assert "8.3 days ≥ 7.0 days since training" in time
+    assert "50.0% of baseline ≥ 20.0%" in volume
 
 
 def test_performance_recommendation_for_a_bound_breach() -> None:
@@ -129,9 +129,21 @@ def test_not_fired_gives_the_single_no_action_line() -> None:
     assert recommendations_for(quiet, False) == [
         "No action needed: all triggers within acceptable thresholds."
     ]
-    unsure = [*quiet, TriggerDetail("b", False, "info", "?", undecided=True)]
-    (line,) = recommendations_for(unsure, False)
-    assert line.startswith("No action needed:") and "b could not decide" in line
+    unsure = [*quiet, TriggerDetail("b", False, "info", "no score", undecided=True)]
+    # an AND that cannot fire: the policy decided "not fired", and says what it could not judge
+    (line,) = recommendations_for(unsure, False, decision="not_fired")
+    assert line == "No action needed: no trigger fired (b could not decide: no score)."
+
+
+@pytest.mark.parametrize("decision", ["undecided", None])
+def test_an_undecided_verdict_never_says_no_action_needed(decision: str | None) -> None:
+    unsure = [
+        TriggerDetail("a", False, "info", "fine"),
+        TriggerDetail("b", False, "info", "no score", undecided=True),
+        TriggerDetail("c", False, "info", "  ", undecided=True),
+    ]
+    (line,) = recommendations_for(unsure, False, decision=decision)
+    assert line == "Undecided, no verdict: b could not decide: no score; c could not decide: no reason given."
 
 
 def test_markdown_for_a_fired_report() -> None:
@@ -168,7 +180,8 @@ def test_markdown_for_a_quiet_report_without_metadata() -> None:
         TriggerDetail("unsure", False, "info", "no data", undecided=True),
     ]
     text = RetrainingReport(False, details, ["No action needed: x"], "info", "2024-06-01").to_markdown()
-    assert "**Status:** 🟢 OK" in text and "**Severity:** ℹ️ INFO" in text
+    assert "**Status:** ⚪ UNDECIDED" in text and "**Severity:** ℹ️ INFO" in text
+    assert "**Not judged:** unsure could not decide: no data" in text
     assert "### 🟢 ok" in text and "- **Status:** not fired" in text
     assert "### ⚪ unsure" in text and "- **Status:** UNDECIDED" in text
     assert "**Model:**" not in text and "## Metadata" not in text
@@ -189,3 +202,89 @@ def test_recommendation_quotes_numeric_strings_as_given() -> None:
     snapshot = Snapshot(current_metrics={"val_loss": "0.45"}, baseline_metrics={"val_loss": "0.40"})  # type: ignore[dict-item]
     (line,) = policy.evaluate(snapshot, NOW).recommendations
     assert "val_loss 0.40 → 0.45, degradation 12.5% > 5.0%" in line
+
+
+def _section(markdown: str, name: str) -> list[str]:
+    """The bullet lines of one trigger's section of a Markdown report."""
+    body = markdown.split(f" {name}\n\n", 1)[1].split("\n\n", 1)[0]
+    return body.splitlines()
+
+
+def test_markdown_numbers_are_rounded_with_units_and_the_comparison() -> None:
+    """Issue 12 item 4: ``Threshold: 0.2`` beside ``Actual value: 1.1e+04``, "Severity: warning" on
+    triggers that did not fire, and ``0.024999999999999883`` in the metrics."""
+    snapshot = Snapshot(
+        drift_metrics={"js_divergence": 0.04},
+        current_metrics={"val_loss": 0.41},
+        baseline_metrics={"val_loss": 0.4},
+        current_count=12000,
+        baseline_count=1000,
+        last_trained_at=NOW - timedelta(hours=48),
+    )
+    text = build_policy("balanced").evaluate(snapshot, NOW, model="churn").to_markdown()
+
+    volume = _section(text, "data_volume")
+    assert "- **Threshold:** 20.0% of baseline" in volume
+    assert "- **Actual value:** 11,000 new samples (1,100.0% of baseline)" in volume
+    assert "- **Comparison:** 1,100.0% of baseline ≥ 20.0%" in volume
+    performance = _section(text, "performance")
+    assert performance[:2] == [
+        "- **Status:** not fired",
+        "- **Reason:** Performance stable: degradation 2.5% (val_loss 0.4 → 0.41) within threshold 5.0%",
+    ]
+    assert "- **Threshold:** 5.0%" in performance and "- **Actual value:** 2.5%" in performance
+    assert "- **Comparison:** 2.5% ≤ 5.0%" in performance
+    assert '"degradation": 0.025}`' in performance[-1]
+    assert "- **Comparison:** 2.0 days < 7.0 days" in _section(text, "time")
+    assert "- **Comparison:** 0.04 ≤ 0.15" in _section(text, "drift")
+    assert "0.0249999" not in text
+    for name in ("drift", "performance", "time"):  # not fired: no severity of their own
+        assert not any(line.startswith("- **Severity:**") for line in _section(text, name))
+    assert "- **Severity:** ℹ️ info" in volume  # fired: its severity
+
+
+@pytest.mark.parametrize(
+    ("detail", "value", "threshold", "comparison"),
+    [
+        (
+            TriggerDetail("p", True, "warning", "r", {}, 0.05, 0.2, kind="performance"),
+            "20.0%",
+            "5.0%",
+            "20.0% > 5.0%",
+        ),
+        (
+            TriggerDetail("t", True, "info", "r", {}, 168.0, 200.0, kind="time"),
+            "8.3 days",
+            "7.0 days",
+            "8.3 days ≥ 7.0 days",
+        ),
+        (
+            TriggerDetail("t", False, "info", "r", {}, 12.0, 3.0, kind="time"),
+            "3.0 h",
+            "12.0 h",
+            "3.0 h < 12.0 h",
+        ),
+        (
+            TriggerDetail(
+                "v", True, "info", "r", {"new_samples": 6000.0}, 5000.0, 6000.0, kind="data_volume"
+            ),
+            "6,000 new samples",
+            "5,000 samples",
+            "6,000 samples ≥ 5,000 samples",
+        ),
+        (
+            TriggerDetail("d", True, "warning", "r", {}, 0.15, 0.312345, kind="drift"),
+            "0.312",
+            "0.15",
+            "0.312 > 0.15",
+        ),
+        (TriggerDetail("c", True, "warning", "r", {}, 0.1, 0.333333333, kind=None), "0.3333", "0.1", None),
+    ],
+)
+def test_figures_give_each_kind_its_unit(
+    detail: TriggerDetail, value: str, threshold: str, comparison: str | None
+) -> None:
+    from retrain_sentinel.report import figures
+
+    shown = figures(detail)
+    assert (shown.value, shown.threshold, shown.comparison) == (value, threshold, comparison)

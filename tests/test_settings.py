@@ -78,7 +78,7 @@ def test_defaults_are_replaced_wholesale_not_merged() -> None:
 def test_unknown_default_key_is_reported_under_defaults() -> None:
     raw = config(defaults={"polcy": "balanced"}, models=[{"name": "a", "source": "lab"}])
 
-    assert problems(raw) == [("defaults.polcy", "unknown key")]
+    assert problems(raw) == [("defaults.polcy", "unknown key; did you mean `policy`?")]
 
 
 def test_a_bad_default_is_reported_once_under_defaults() -> None:
@@ -461,3 +461,65 @@ def test_a_watch_link_is_an_http_url_with_known_placeholders(link: str) -> None:
 def test_a_watch_link_with_placeholders_is_accepted() -> None:
     raw = config(models=[{"name": "fraud", "source": "lab", "link": "https://ml.example.com/m/{model}/v/{version}"}])
     assert parse_settings(raw, {}).models[0].link == "https://ml.example.com/m/{model}/v/{version}"
+
+
+def test_a_channel_defined_by_an_override_is_known_to_the_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The cross-section checks run on the validated settings, overrides included, when validation
+    # passes; when it fails they skip a section an override replaces (its value is not known yet).
+    monkeypatch.setenv("RETRAIN_SENTINEL_CHANNELS", '{"ops": {"kind": "console"}}')
+    raw = config(models=[{"name": "a", "source": "lab", "channels": ["ops"]}])
+
+    assert [r.channel for r in parse_settings(raw, {}).models[0].channels] == ["ops"]
+    assert problems({**raw, "timezone": "Mars/Base"}) == [
+        ("timezone", "unknown timezone: use an IANA name like UTC or Europe/Berlin")
+    ]
+
+
+def test_cross_section_problems_come_with_validation_problems() -> None:
+    raw = config(
+        defaults={"chanels": ["stdout"]},
+        models=[{"name": "a", "source": "lba", "min_samples": -1}, {"name": "a", "source": "lab"}],
+    )
+
+    assert problems(raw) == [
+        ("models[a].min_samples", "must be ≥ 0"),
+        ("models[a].source", "unknown source: the sources are lab"),
+        ("models[a].name", "duplicate model name: models[a] has it too"),
+        ("defaults.chanels", "unknown key; did you mean `channels`?"),
+    ]
+
+
+def test_relative_paths_in_the_file_are_read_from_its_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    (folder / "c.yaml").write_text(
+        "database: sqlite:///history.db?timeout=5\n"
+        "sources:\n"
+        "  lab: {kind: sql, layout: experiment_db, experiments_url: 'sqlite:///e.db', registry_url: 'sqlite:////abs/r.db'}\n"
+        "  data: {kind: files, reference: ref.csv, current: 'cur/*.csv'}\n"
+        "  mem: {kind: sql, url: 'sqlite://', queries: {current_metrics: 'SELECT 1'}}\n"
+        "channels:\n"
+        "  hook: {kind: webhook, url_file: secrets/url, secret_file: /run/secret}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+
+    settings = load_settings("conf/c.yaml", {})
+
+    assert settings.database == f"sqlite:///{folder}/history.db?timeout=5"
+    lab, data, mem = (settings.sources[name].model_dump() for name in ("lab", "data", "mem"))
+    assert lab["experiments_url"] == f"sqlite:///{folder}/e.db" and lab["registry_url"] == "sqlite:////abs/r.db"
+    assert data["base_dir"] == str(folder) and mem["url"] == "sqlite://"
+    hook = settings.channels["hook"].model_dump()
+    assert (hook["url_file"], hook["secret_file"]) == (folder / "secrets/url", Path("/run/secret"))
+
+
+def test_an_override_stays_relative_to_the_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "c.yaml").write_text("database: sqlite:///file.db\n")
+    monkeypatch.setenv("RETRAIN_SENTINEL_DATABASE", "sqlite:///env.db")
+
+    assert load_settings(tmp_path / "c.yaml", {}).database == "sqlite:///env.db"
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "file.db").write_bytes(b"")  # the old place of the file's database:
+    monkeypatch.chdir(tmp_path / "elsewhere")  # not refused, the override decides
+
+    assert load_settings(tmp_path / "c.yaml", {}).database == "sqlite:///env.db"

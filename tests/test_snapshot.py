@@ -7,6 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from retrain_sentinel import Provenance, Snapshot
+from retrain_sentinel.evaluation import Evaluation
+from retrain_sentinel.store import HistoryStore
+from retrain_sentinel.store.testing import T0, evaluation
 
 
 def test_missing_parts_are_none() -> None:
@@ -30,9 +33,11 @@ def test_naive_times_are_rejected(field: str) -> None:
         Snapshot(**{field: datetime(2024, 1, 1)})  # type: ignore[arg-type]
 
 
-def test_sample_count_prefers_the_current_count() -> None:
-    assert Snapshot(current_count=10, new_count=3).sample_count == 10
-    assert Snapshot(new_count=3).sample_count == 3
+def test_sample_count_is_the_window_count_only() -> None:
+    # issue 12, item 3: current_count is the volume trigger's cumulative size (100,000 training rows
+    # plus new ones), not the samples behind the current metrics; min_samples reads window_count alone.
+    assert Snapshot(window_count=5000, current_count=100_000, new_count=3).sample_count == 5000
+    assert Snapshot(current_count=10, new_count=3).sample_count is None
 
 
 def test_replace_returns_a_changed_copy() -> None:
@@ -54,6 +59,7 @@ def test_dict_round_trip() -> None:
         baseline_count=100,
         current_count=150,
         new_count=50,
+        window_count=20,
         observed_at=datetime(2024, 6, 1, tzinfo=UTC),
         provenance=Provenance(source="lab", registry_model="churn", model_version="3", extra={"k": "v"}),
     )
@@ -62,3 +68,17 @@ def test_dict_round_trip() -> None:
     assert data["provenance"]["source"] == "lab" and data["provenance"]["extra"] == {"k": "v"}
     assert Snapshot.from_dict(data) == snapshot
     assert Snapshot.from_dict(Snapshot().to_dict()) == Snapshot()
+
+
+def test_a_stored_snapshot_without_window_count_still_loads() -> None:
+    stored = Snapshot(current_count=150, baseline_count=100).to_dict()
+    del stored["window_count"]  # written before the field existed
+    loaded = Snapshot.from_dict(stored)
+    assert loaded.window_count is None and loaded.current_count == 150
+
+
+def test_the_history_store_keeps_the_window_count(store: HistoryStore) -> None:
+    snapshot = Snapshot(current_count=105_000, baseline_count=100_000, window_count=5000, observed_at=T0)
+    store.record([Evaluation(**{**evaluation("ok", T0).__dict__, "snapshot": snapshot})], now=T0)
+    (stored,) = store.history()
+    assert stored.snapshot == snapshot and stored.snapshot.window_count == 5000

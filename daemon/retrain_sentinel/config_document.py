@@ -250,6 +250,37 @@ def parse_yaml(text: str, *, where: str, loader: str | None = None) -> Any:
         mark = getattr(exc, "problem_mark", None)
         at = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "YAML"
         problem = str(getattr(exc, "problem", None) or exc).splitlines()[0]
-        raise ConfigError([(where, f"invalid YAML at {at}: {problem}")]) from None
+        found = text[mark.index] if mark is not None and 0 <= mark.index < len(text) else ""
+        raise ConfigError([(where, f"invalid YAML at {at}: {_plain(problem, found)}")]) from None
     except ValueError as exc:  # a scalar the constructor cannot convert: 2024-02-30, an int of 5,000 digits
         raise ConfigError([(where, f"invalid YAML: a value cannot be read ({str(exc).split(':', 1)[0]})")]) from None
+
+
+#: PyYAML's and libyaml's words for the mistakes people make, and what to do about each; a problem
+#: not listed keeps the parser's words. Each says what to change, never quoting the line (a value).
+_PLAIN: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("mapping values are not allowed",),
+        "a `key:` where a value was expected: indent it like the keys around it, or quote a value holding `: `",
+    ),
+    (
+        ("expected <block end>", "expected '-' indicator", "did not find expected key", "expected <block mapping"),
+        "this line's indentation does not line up with the lines above it",
+    ),
+    (("expected ',' or ']'",), "a `[` list is not closed with `]` (or an item lacks its comma)"),
+    (("expected ',' or '}'",), "a `{` mapping is not closed with `}` (or an entry lacks its comma)"),
+    (("unexpected end of stream",), "the file ends inside a quoted value: a quote is not closed"),
+    (("undefined alias",), "an alias `*name` refers to no anchor `&name` above it"),
+    (("unknown escape character",), "an unknown `\\` escape in a double-quoted value: use single quotes"),
+    (("cannot start any token",), "a value cannot start with this character: quote the value"),
+)
+
+
+def _plain(problem: str, found: str) -> str:
+    """A YAML parser's problem in plain words; ``found`` is the character where it stopped."""
+    if found == "\t":
+        return "a tab: indent with spaces"
+    for fragments, words in _PLAIN:
+        if any(fragment in problem for fragment in fragments):
+            return words
+    return problem

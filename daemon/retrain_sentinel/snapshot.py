@@ -57,6 +57,12 @@ class Snapshot:
 
     Times are aware UTC (naive times are rejected, because the source alone knows which timezone its
     naive values mean). Counts are kept as given, negative or not: judging them is the triggers' job.
+
+    Two kinds of count, never mixed: ``baseline_count``, ``current_count`` and ``new_count`` are the
+    data-volume trigger's inputs (cumulative sizes as in the original API: ``current`` is the
+    baseline's samples plus the new ones, or ``new`` directly); ``window_count`` is the number of
+    samples behind the current metrics, which ``min_samples`` reads. Reading one as the other made
+    a healthy model with 5,000 evaluation rows against 100,000 training rows undecided.
     """
 
     current_metrics: Mapping[str, float] | None = None
@@ -68,6 +74,7 @@ class Snapshot:
     new_count: float | None = None
     observed_at: datetime | None = None
     provenance: Provenance = field(default_factory=Provenance)
+    window_count: float | None = None  # last, so the older fields keep their positions
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "last_trained_at", _aware_utc(self.last_trained_at, "last_trained_at"))
@@ -75,8 +82,9 @@ class Snapshot:
 
     @property
     def sample_count(self) -> float | None:
-        """Samples behind the current metrics: the current count, else the new count."""
-        return self.current_count if self.current_count is not None else self.new_count
+        """Samples behind the current metrics (what ``min_samples`` reads): ``window_count`` only,
+        never a cumulative count standing in for it."""
+        return self.window_count
 
     def replace(self, **changes: Any) -> Snapshot:
         return replace(self, **changes)
@@ -96,6 +104,7 @@ class Snapshot:
             "baseline_count": self.baseline_count,
             "current_count": self.current_count,
             "new_count": self.new_count,
+            "window_count": self.window_count,
             "observed_at": iso(self.observed_at),
             "provenance": self.provenance.to_dict(),
         }
@@ -116,6 +125,7 @@ class Snapshot:
             baseline_count=data.get("baseline_count"),
             current_count=data.get("current_count"),
             new_count=data.get("new_count"),
+            window_count=data.get("window_count"),  # absent in snapshots stored before it existed
             observed_at=when(data.get("observed_at")),
             provenance=Provenance(**prov),
         )

@@ -15,6 +15,8 @@ from retrain_sentinel.alerts.render import (
     top_features,
 )
 from retrain_sentinel.report import RetrainingReport
+from retrain_sentinel.snapshot import Snapshot
+from retrain_sentinel.triggers.policy import build_policy
 
 from .factories import NOW, drift_report, message, notification
 
@@ -88,7 +90,7 @@ def test_resolved_says_why() -> None:
     [
         ("fired", "retraining recommended"),
         ("not_fired", "no action needed"),
-        ("undecided", "could not decide"),
+        ("undecided", "undecided: the triggers could not decide"),
     ],
 )
 def test_the_verdict_is_the_reports_own_decision(decision: str, verdict: str) -> None:
@@ -180,3 +182,19 @@ def test_single_text_lists_reasons_features_recommendations_and_id() -> None:
     assert "Recommendations:\n  - Data drift detected" in text
     assert "Link: https://m.example/churn" in text
     assert f"id n-9 at {NOW.isoformat()}" in text
+
+
+def test_a_broken_undecided_watch_names_what_could_not_decide_and_why() -> None:
+    """Issue 12 item 2: the broken alert of a watch with no data read "No action needed"."""
+    report = build_policy("balanced").evaluate(Snapshot(), NOW, model="churn")
+    view = describe(notification(kind="broken", severity="warning", report=report))
+
+    assert view.verdict == "evaluations are undecided"
+    assert view.not_judged == (
+        "drift skipped (no input: no drift score in drift_metrics)",
+        "performance skipped (no input: no current and baseline value of the performance metric)",
+        "time skipped (no input: no last training time)",
+        "data_volume skipped (no input: no new_count, nor current_count and baseline_count)",
+    )
+    assert view.recommendations[0].startswith("Undecided, no verdict: drift skipped")
+    assert "No action needed" not in render_text(message(notification(kind="broken", report=report)))

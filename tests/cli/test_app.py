@@ -144,3 +144,69 @@ def test_python_dash_m_runs_the_cli() -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("retrain-sentinel ")
+
+
+# Issue 12 item 6: relative paths in a config are read from the config file's folder.
+
+
+@pytest.fixture
+def relative_config(lab: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The demo's config beside its databases, every path in it relative; the working directory
+    is another folder."""
+    text = (lab / "sentinel.yaml").read_text().replace(f"sqlite:///{lab}/", "sqlite:///")
+    assert f"{lab}" not in text
+    config = lab / "sentinel.yaml"
+    config.write_text(text)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    return config
+
+
+def test_relative_paths_are_read_from_the_config_files_folder(
+    relative_config: Path, cli: Callable[..., Run]
+) -> None:
+    result = cli("check", "-c", relative_config, "--format", "json")
+
+    assert result.code == 0, result.err
+    assert {row["outcome"] for row in json.loads(result.out)} <= {"ok", "triggered"}
+    assert (relative_config.parent / "sentinel.db").is_file()
+    assert list(Path.cwd().iterdir()) == []  # nothing created in the working directory
+
+
+def test_a_database_that_cannot_be_opened_is_named_by_its_resolved_path(
+    relative_config: Path, cli: Callable[..., Run]
+) -> None:
+    text = relative_config.read_text().replace("sqlite:///experiments.db", "sqlite:///gone/experiments.db")
+    relative_config.write_text(text)
+
+    result = cli("check", "-c", relative_config, "--format", "json")
+
+    errors = {row["error"] for row in json.loads(result.out)}
+    assert errors and all(f"{relative_config.parent}/gone/experiments.db" in str(e) for e in errors)
+
+
+def test_history_of_a_database_that_does_not_exist_yet_says_so(
+    relative_config: Path, cli: Callable[..., Run]
+) -> None:
+    result = cli("history", "-c", relative_config)
+
+    assert result.code == 2
+    assert result.err.strip() == (
+        f"error: database: the history database {relative_config.parent / 'sentinel.db'} does not exist yet: "
+        "`check` or `run` creates it"
+    )
+    assert not (relative_config.parent / "sentinel.db").exists()
+
+
+def test_a_history_left_in_the_working_directory_is_not_silently_abandoned(
+    relative_config: Path, cli: Callable[..., Run]
+) -> None:
+    old = Path.cwd() / "sentinel.db"
+    old.write_bytes(b"")
+
+    result = cli("check", "-c", relative_config)
+
+    assert result.code == 2
+    assert str(relative_config.parent / "sentinel.db") in result.err and str(old) in result.err
+    assert not (relative_config.parent / "sentinel.db").exists()

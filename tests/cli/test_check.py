@@ -117,7 +117,9 @@ def test_text_table_shows_a_long_model_name_whole_in_a_narrow_terminal(
     result = cli("check", "-c", write_config(config_data), "--dry-run")
 
     assert "…" not in result.out
-    first_column = "".join(line.split("│")[1].strip() for line in result.out.splitlines() if line.startswith("│"))
+    first_column = "".join(
+        line.split("│")[1].strip() for line in result.out.splitlines() if line.startswith("│")
+    )
     assert first_column == long_name
 
 
@@ -317,3 +319,98 @@ def test_text_table_prints_a_model_name_that_looks_like_markup_as_written(
     cells = [line.split("│")[1].strip() for line in result.out.splitlines() if line.startswith("│ ")]
     assert [cell for cell in cells if cell] == [name]  # the other cells of a wrapped row are empty
     assert f"• {name}: Data drift detected" in result.out
+
+
+def _cells(out: str) -> dict[str, tuple[str, str]]:
+    """The text table's ``model → (outcome, why)``, each cell's wrapped lines joined by spaces."""
+    rows: dict[str, tuple[str, str]] = {}
+    current = ""
+    for line in out.splitlines():
+        if not line.startswith("│"):
+            continue
+        model, outcome, _, why = (cell.strip() for cell in line.strip("│").split("│"))
+        if model:
+            current = model
+            rows[current] = (outcome, why)
+        else:
+            rows[current] = (rows[current][0], f"{rows[current][1]} {why}".strip())
+    return rows
+
+
+def test_text_prints_skipped_and_undecided_triggers_beside_the_verdict(
+    config_data: dict[str, Any],
+    write_config: Callable[[Any], Path],
+    cli: Callable[..., Run],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 12 items 1 and 2: a preset that judged only some of its triggers said a bare "ok", and
+    an undecided watch printed no reason."""
+    monkeypatch.setenv("COLUMNS", "250")
+    healthy, drifting = config_data["models"][0], config_data["models"][1]
+    config_data["models"] = [
+        {key: value for key, value in healthy.items() if key != "counts"},  # no sample counts
+        {**drifting, "policy": {"drift": {"metric": "psi_total"}}},  # a score the source never logs
+    ]
+
+    result = cli("check", "-c", write_config(config_data), "--dry-run")
+
+    rows = _cells(result.out)
+    assert rows[HEALTHY] == (
+        "ok",
+        "data_volume skipped (no input: no new_count, nor current_count and baseline_count)",
+    )
+    assert rows[DRIFTING] == (
+        "undecided",
+        "drift could not decide: Drift metric 'psi_total' not found in drift metrics",
+    )
+    assert (
+        f"• {DRIFTING}: Undecided, no verdict: drift could not decide: "
+        "Drift metric 'psi_total' not found in drift metrics." in result.out
+    )
+
+
+def test_markdown_of_an_undecided_watch_is_never_ok(
+    config_data: dict[str, Any], write_config: Callable[[Any], Path], cli: Callable[..., Run]
+) -> None:
+    """Issue 12 item 2: ``--format markdown`` showed "🟢 OK" for a watch that decided nothing."""
+    config_data["models"] = [{**config_data["models"][1], "policy": {"drift": {"metric": "psi_total"}}}]
+
+    result = cli("check", "-c", write_config(config_data), "--dry-run", "--format", "markdown")
+
+    assert "🟢 OK" not in result.out and "No action needed" not in result.out
+    assert "**Status:** ⚪ UNDECIDED\n" in result.out
+    assert (
+        "**Not judged:** drift could not decide: Drift metric 'psi_total' not found in drift metrics\n"
+        in result.out
+    )
+
+
+def test_an_undecided_watch_with_no_input_at_all_says_why_in_every_format(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12 item 2: a watch whose snapshot had none of the preset's inputs printed an empty
+    reason ("—") in the table and "🟢 OK" in Markdown."""
+    from retrain_sentinel.cli.check import print_results
+    from retrain_sentinel.evaluation import Evaluation, outcome_of
+    from retrain_sentinel.snapshot import Snapshot
+    from retrain_sentinel.triggers.policy import build_policy
+
+    monkeypatch.setenv("COLUMNS", "250")
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    report = build_policy("balanced").evaluate(Snapshot(), now, model="empty")
+    results = [Evaluation(watch="empty", outcome=outcome_of(report), evaluated_at=now, report=report)]
+
+    print_results(results, "text")
+    outcome, why = _cells(capsys.readouterr().out)["empty"]
+    print_results(results, "markdown")
+    markdown = capsys.readouterr().out
+
+    assert outcome == "undecided"
+    assert why == (
+        "drift skipped (no input: no drift score in drift_metrics) "
+        "performance skipped (no input: no current and baseline value of the performance metric) "
+        "time skipped (no input: no last training time) "
+        "data_volume skipped (no input: no new_count, nor current_count and baseline_count)"
+    )
+    assert "**Status:** ⚪ UNDECIDED" in markdown and "🟢 OK" not in markdown
+    assert "1. Undecided, no verdict: drift skipped (no input: no drift score in drift_metrics);" in markdown

@@ -56,7 +56,8 @@ def test_table_is_sorted_by_score_and_states_the_dataset_verdict(files: tuple[Pa
     rows = [line.split("│") for line in out.splitlines() if "psi" in line]
     assert [cells[1].strip() for cells in rows] == ["amount", "country", "age"]
     assert [cells[-2].strip() for cells in rows] == ["DRIFT", "DRIFT", "-"]
-    assert "Dataset: DRIFT — 2 of 3 features drifted" in out
+    assert "Share of drifted features: DRIFT — 2 of 3 features drifted (67 %" in out
+    assert "Dataset: DRIFT — the share of features and the default drift trigger say drift" in out
 
 
 def test_columns_limit_the_features(files: tuple[Path, Path], capsys) -> None:  # type: ignore[no-untyped-def]
@@ -292,3 +293,88 @@ def test_a_file_of_10000_columns_and_2_rows_is_compared_in_seconds(tmp_path: Pat
 
     assert sum(line.startswith("│ c") for line in capsys.readouterr().out.splitlines()) == columns
     assert elapsed < 40  # before: about 120 s; after: about 10 s on the same machine
+
+
+# ---------------------------------------------------------------- issue 12, item 5: the daemon's verdict too
+# Before: "Dataset: no drift — 4 of 10 features drifted (40%; threshold 50%); js_divergence 0.2194"
+# while the daemon's default drift trigger fires above 0.15; no --exit-code; files sharing no
+# column printed undecided rows and exited 0.
+
+
+def four_of_ten_drifted(tmp_path: Path) -> tuple[Path, Path]:
+    """Ten features, four shifted by one standard deviation: 40 % drifted, js_divergence about 0.35."""
+    rng = np.random.default_rng(7)
+    n = 2000
+    reference, current = tmp_path / "ref.parquet", tmp_path / "cur.parquet"
+    pq.write_table(pa.table({f"f{i}": rng.normal(0, 1, n) for i in range(10)}), reference)
+    pq.write_table(pa.table({f"f{i}": rng.normal(1.0 if i < 4 else 0, 1, n) for i in range(10)}), current)
+    return reference, current
+
+
+def test_a_share_below_threshold_with_js_above_the_default_trigger_reads_as_drift(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reference, current = four_of_ten_drifted(tmp_path)
+
+    assert main(["drift", str(reference), str(current)]) == 0
+    out = capsys.readouterr().out
+
+    assert (
+        "Share of drifted features: no drift — 4 of 10 features drifted "
+        "(40 %, below the 50 % at which the dataset counts as drifted)"
+    ) in out
+    assert "Default drift trigger: DRIFT — js_divergence 0.3478 > 0.15; the daemon's default policy would fire" in out
+    assert "Dataset: DRIFT — the default drift trigger says drift" in out
+    assert "no drift — 4 of 10" not in out.replace("Share of drifted features: no drift — 4 of 10", "")
+
+
+def test_the_json_carries_both_verdicts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    reference, current = four_of_ten_drifted(tmp_path)
+
+    main(["drift", str(reference), str(current), "--format", "json"])
+    out = json.loads(capsys.readouterr().out)
+
+    assert out["dataset_drifted"] is False  # the share verdict, as before
+    assert out["drift"] is True and out["verdict"] == "drift" and out["share_verdict"] == "no drift"
+    assert out["default_trigger"] == {"metric": "js_divergence", "threshold": 0.15, "verdict": "drift"}
+
+
+def test_exit_code_is_1_on_drift_and_0_without(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    reference, current = four_of_ten_drifted(tmp_path)
+
+    assert main(["drift", str(reference), str(current), "--exit-code"]) == 1
+    assert main(["drift", str(reference), str(reference), "--exit-code"]) == 0
+    assert main(["drift", str(reference), str(current)]) == 0
+    out = capsys.readouterr().out
+    assert "Dataset: no drift — neither the share of features nor the default drift trigger says drift" in out
+
+
+@pytest.mark.slow
+def test_exit_code_through_the_installed_command(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    reference, current = four_of_ten_drifted(tmp_path)
+    command = [sys.executable, "-m", "retrain_sentinel.cli", "drift", str(reference), str(current)]
+    child = subprocess.run([*command, "--exit-code"], capture_output=True, text=True, timeout=120, check=False)
+
+    assert child.returncode == 1, child.stderr
+    assert "Dataset: DRIFT — the default drift trigger says drift" in child.stdout
+
+
+@pytest.mark.parametrize("reference_kind", ["csv", "profile"])
+def test_files_sharing_no_column_exit_2_naming_both_sets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], reference_kind: str
+) -> None:
+    reference, current = tmp_path / "reference.csv", tmp_path / "current.csv"
+    reference.write_text("a,b\n1,2\n3,4\n5,6\n")
+    current.write_text("c,d\n1,2\n3,4\n")
+    if reference_kind == "profile":
+        profile = tmp_path / "reference.json"
+        assert main(["drift", str(reference), str(reference), "--save-profile", str(profile)]) == 0
+        capsys.readouterr()
+        reference = profile
+
+    assert main(["drift", str(reference), str(current)]) == 2
+    err = one_line_error(capsys, "current.csv")
+    assert f"shares no column with {reference} (reference: a, b; current: c, d)" in err

@@ -93,6 +93,7 @@ def test_history_rejects_a_bad_since(checked: Path, cli: Callable[..., Run]) -> 
 
 
 def test_history_of_an_empty_database_is_empty(config: Path, cli: Callable[..., Run]) -> None:
+    assert cli("db", "upgrade", "-c", config).code == 0  # created, nothing evaluated yet
     assert json.loads(cli("history", "-c", config, "--format", "json").out) == []
 
 

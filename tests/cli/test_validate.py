@@ -700,3 +700,277 @@ def test_a_200000_character_database_value_is_answered_in_seconds(tmp_path: Path
     assert result.returncode == 3, result.stderr[-2000:]  # valid, and unreachable
     assert result.stderr.startswith("error: database postgresql://a.a.a.") and "Traceback" not in result.stderr
     assert elapsed < ANSWER_WITHIN
+
+
+# Issue 12 item 8: every problem in one run, each with a way out; paths only, never a value.
+
+
+def error_lines(result: Run) -> list[str]:
+    return [line for line in result.err.splitlines() if line.startswith("error: ")]
+
+
+def test_two_typos_are_reported_in_one_run_with_the_nearest_key(
+    config_data: dict[str, Any], write_config: Callable[[Any], Path], cli: Callable[..., Run]
+) -> None:
+    # A misspelled key (validation) and a misspelled source name (a cross-section check): before,
+    # the second only showed once the first was fixed.
+    churn = model(config_data, DRIFTING)
+    churn["perfomance"] = churn.pop("performance")
+    model(config_data, DEGRADED)["source"] = "labb"
+
+    result = cli("validate", "-c", write_config(config_data))
+
+    assert result.code == 2
+    assert error_lines(result) == [
+        f"error: models[{DRIFTING}].perfomance: unknown key; did you mean `performance`?",
+        f"error: models[{DEGRADED}].source: unknown source: the sources are lab",
+    ]
+
+
+def test_an_unknown_default_channel_is_reported_once_where_it_is_written(
+    config_data: dict[str, Any], write_config: Callable[[Any], Path], cli: Callable[..., Run]
+) -> None:
+    config_data["defaults"]["channels"] = ["stdout", "slakc"]
+
+    result = cli("validate", "-c", write_config(config_data))
+
+    assert result.code == 2
+    assert error_lines(result) == ["error: defaults.channels[1]: unknown channel: the channels are stdout"]
+
+
+def test_an_unknown_default_channel_is_reported_with_a_validation_error(
+    config_data: dict[str, Any], write_config: Callable[[Any], Path], cli: Callable[..., Run]
+) -> None:
+    config_data["defaults"]["channels"] = ["stdout", "slakc"]
+    config_data["http"] = {"prot": 9733}
+
+    result = cli("validate", "-c", write_config(config_data))
+
+    assert error_lines(result) == [
+        "error: http.prot: unknown key; did you mean `port`?",
+        "error: defaults.channels[1]: unknown channel: the channels are stdout",
+    ]
+
+
+def test_a_misindented_key_says_where_it_belongs(
+    write_config: Callable[[Any], Path], cli: Callable[..., Run]
+) -> None:
+    text = (
+        "sources:\n  lab: {kind: sql, layout: experiment_db, experiments_url: 'sqlite://', registry_url: 'sqlite://'}\n"
+        "models:\n  - name: fraud\n    source: lab\n    performance:\n      metric: auc\n"
+        "      schedule: {every: 1h}\n"
+    )
+
+    result = cli("validate", "-c", write_config(text))
+
+    assert error_lines(result) == [
+        "error: models[fraud].performance.schedule: `schedule` is not a key of "
+        "`models[fraud].performance`; it belongs to the model (check its indentation)"
+    ]
+
+
+def test_an_unknown_kind_lists_the_kinds_in_our_words(
+    config_data: dict[str, Any], write_config: Callable[[Any], Path], cli: Callable[..., Run]
+) -> None:
+    config_data["channels"]["stdout"] = {"kind": f"consol-{SECRET}"}
+
+    result = cli("validate", "-c", write_config(config_data))
+
+    assert error_lines(result) == ["error: channels.stdout: unknown kind: the kinds are slack, email, webhook, console"]
+    assert "Input tag" not in result.err and "expected tags" not in result.err
+    assert SECRET not in result.err
+
+
+def test_a_suggestion_never_echoes_the_value(
+    config_data: dict[str, Any], write_config: Callable[[Any], Path], cli: Callable[..., Run]
+) -> None:
+    config_data["sources"]["lab"]["experimnts_url"] = f"postgresql://u:{SECRET}@h/db"
+
+    result = cli("validate", "-c", write_config(config_data))
+
+    assert "error: sources.lab.experimnts_url: unknown key; did you mean `experiments_url`?" in result.err
+    assert SECRET not in result.err + result.out
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "models:\n  - name: a\n   source: b\n",
+            "invalid YAML at line 3, column 4: this line's indentation does not line up with the lines above it",
+        ),
+        ("models:\n\t- name: a\n", "invalid YAML at line 2, column 1: a tab: indent with spaces"),
+        (
+            "sources: [lab\n",
+            "invalid YAML at line 2, column 1: a `[` list is not closed with `]` (or an item lacks its comma)",
+        ),
+        ("database: 'sqlite://\n", "invalid YAML at line 2, column 1: the file ends inside a quoted value: a quote is not closed"),
+    ],
+)
+def test_a_yaml_syntax_error_names_line_and_column_in_plain_words(
+    text: str, expected: str, write_config: Callable[[Any], Path], cli: Callable[..., Run]
+) -> None:
+    path = write_config(text)
+
+    result = cli("validate", "-c", path)
+
+    assert result.code == 2
+    assert error_lines(result) == [f"error: {path}: {expected}"]
+
+
+# --- validate --connect runs the configured queries (issue 12, item 1) ------------------------------
+# Before: `--connect` only ran SELECT 1, so `no such table: baselines` surfaced at the first `check`,
+# and per-feature drift rows (no `js_divergence`) silently switched the drift trigger off.
+
+PER_FEATURE_DRIFT = "SELECT feature AS name, js AS value FROM drift WHERE model = :model AND day >= :since"
+MAX_JS_DRIFT = "SELECT 'js_divergence' AS name, MAX(js) AS value FROM drift WHERE model = :model AND day >= :since"
+
+
+def warehouse_config(tmp_path: Path, write_config: Callable[[Any], Path], **queries: str) -> Path:
+    """A `kind: sql` source with `queries:` over a real SQLite warehouse: model `ranking`, two
+    features' JS distances (0.27 and 0.05)."""
+    import sqlite3
+
+    database = tmp_path / "warehouse.db"
+    with sqlite3.connect(database) as db:
+        db.executescript(
+            """
+            CREATE TABLE daily_metrics (model TEXT, day TEXT, metric TEXT, value REAL);
+            CREATE TABLE baseline_metrics (model TEXT, metric TEXT, value REAL);
+            CREATE TABLE drift (model TEXT, day TEXT, feature TEXT, js REAL);
+            CREATE TABLE deployments (model TEXT, trained_at TEXT, version TEXT);
+            INSERT INTO daily_metrics VALUES ('ranking', '2999-01-01', 'ndcg', 0.80);
+            INSERT INTO baseline_metrics VALUES ('ranking', 'ndcg', 0.80);
+            INSERT INTO drift VALUES ('ranking', '2999-01-01', 'age', 0.27), ('ranking', '2999-01-01', 'amount', 0.05);
+            INSERT INTO deployments VALUES ('ranking', datetime('now', '-1 day'), 'v7');
+            """
+        )
+    chosen = {
+        "current_metrics": "SELECT metric AS name, value FROM daily_metrics WHERE model = :model AND day >= :since",
+        "baseline_metrics": "SELECT metric AS name, value FROM baseline_metrics WHERE model = :model",
+        "drift_metrics": MAX_JS_DRIFT,
+        "snapshot": "SELECT trained_at AS last_trained_at, version AS model_version FROM deployments WHERE model = :model",
+        **queries,
+    }
+    return write_config(
+        {
+            "database": f"sqlite:///{tmp_path / 'history.db'}",
+            "sources": {"warehouse": {"kind": "sql", "url": f"sqlite:///{database}", "queries": chosen}},
+            "channels": {"stdout": {"kind": "console"}},
+            "models": [
+                {
+                    "name": "ranking",
+                    "source": "warehouse",
+                    "performance": {"metric": "ndcg", "mode": "max"},
+                    "channels": ["stdout"],
+                }
+            ],
+        }
+    )
+
+
+def test_connect_runs_every_query_and_names_a_wrong_table(
+    tmp_path: Path, write_config: Callable[[Any], Path], cli: Callable[..., Run]
+) -> None:
+    config = warehouse_config(
+        tmp_path, write_config, baseline_metrics="SELECT metric AS name, value FROM baselines WHERE model = :model"
+    )
+
+    result = cli("validate", "--connect", "-c", config)
+
+    assert result.code == 3
+    assert (
+        f"error: sources.warehouse.queries.baseline_metrics: query 'baseline_metrics' "
+        f"(sqlite:///{tmp_path / 'warehouse.db'}): no such table: baselines"
+    ) in result.err
+    assert "Traceback" not in result.err
+    for role, rows in (("current_metrics", 1), ("drift_metrics", 1), ("snapshot", 1)):
+        assert f"ran sources.warehouse.queries.{role}: {rows} row\n" in result.out
+    assert not (tmp_path / "history.db").exists()
+
+
+def test_connect_warns_when_the_drift_trigger_would_find_no_input(
+    tmp_path: Path, write_config: Callable[[Any], Path], cli: Callable[..., Run]
+) -> None:
+    config = warehouse_config(tmp_path, write_config, drift_metrics=PER_FEATURE_DRIFT)
+
+    result = cli("validate", "--connect", "-c", config)
+
+    assert result.code == 0, result.err
+    assert "ran sources.warehouse.queries.drift_metrics: 2 rows" in result.out
+    assert result.err.splitlines() == [
+        "warning: model 'ranking': its drift trigger reads drift metric 'js_divergence', but the queries "
+        "of sources.warehouse return the drift metrics age, amount and not 'js_divergence'; the trigger "
+        "would find no input (a preset skips it, an explicit policy is undecided). Return one row named "
+        "'js_divergence', e.g. SELECT 'js_divergence' AS name, MAX(<score>) AS value FROM …"
+    ]
+
+
+def test_connect_warns_when_the_drift_query_returns_no_rows(
+    tmp_path: Path, write_config: Callable[[Any], Path], cli: Callable[..., Run]
+) -> None:
+    config = warehouse_config(
+        tmp_path, write_config, drift_metrics=PER_FEATURE_DRIFT.replace("day >= :since", "day < :since")
+    )
+
+    result = cli("validate", "--connect", "-c", config)
+
+    assert result.code == 0, result.err
+    assert "query 'drift_metrics' of sources.warehouse returned no rows for model 'ranking'" in result.err
+
+
+def test_connect_is_quiet_when_the_drift_query_returns_js_divergence(
+    tmp_path: Path, write_config: Callable[[Any], Path], cli: Callable[..., Run]
+) -> None:
+    result = cli("validate", "--connect", "-c", warehouse_config(tmp_path, write_config))
+
+    assert result.code == 0, result.err
+    assert result.err == ""
+    assert "ran sources.warehouse.queries.drift_metrics: 1 row" in result.out
+
+
+@pytest.mark.postgres
+def test_connect_on_postgresql_reports_every_broken_query_and_runs_the_rest(
+    pg_database: str, tmp_path: Path, write_config: Callable[[Any], Path], cli: Callable[..., Run]
+) -> None:
+    """A failed statement aborts a PostgreSQL transaction: each query runs in its own, rolled back,
+    so the first wrong table does not hide the second nor fail the good queries after it."""
+    from sqlalchemy import create_engine
+
+    from retrain_sentinel.store.testing import postgres_schema_url
+
+    url = postgres_schema_url(pg_database)
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE drift (model TEXT, feature TEXT, js DOUBLE PRECISION)")
+        connection.exec_driver_sql("INSERT INTO drift VALUES ('ranking', 'age', 0.27)")
+    engine.dispose()
+    config = write_config(
+        {
+            "database": f"sqlite:///{tmp_path / 'history.db'}",
+            "sources": {
+                "warehouse": {
+                    "kind": "sql",
+                    "url": url,
+                    "queries": {
+                        "current_metrics": "SELECT metric AS name, value FROM daily WHERE model = :model",
+                        "baseline_metrics": "SELECT metric AS name, value FROM baselines WHERE model = :model",
+                        "drift_metrics": "SELECT 'js_divergence' AS name, MAX(js) AS value FROM drift WHERE model = :model",
+                    },
+                }
+            },
+            "channels": {"stdout": {"kind": "console"}},
+            "models": [{"name": "ranking", "source": "warehouse", "channels": ["stdout"]}],
+        }
+    )
+
+    result = cli("validate", "--connect", "-c", config)
+
+    assert result.code == 3
+    errors = [line for line in result.err.splitlines() if line.startswith("error: ")]
+    assert [line.split(": ")[1] for line in errors] == [
+        "sources.warehouse.queries.current_metrics",
+        "sources.warehouse.queries.baseline_metrics",
+    ]
+    assert 'relation "daily" does not exist' in errors[0] and 'relation "baselines" does not exist' in errors[1]
+    assert "ran sources.warehouse.queries.drift_metrics: 1 row" in result.out

@@ -75,7 +75,7 @@ class DriftFiles:
     name = "files"
 
     def read(self, watches: Sequence[WatchQuery], now: datetime) -> dict[str, SourceResult]:
-        return {w.watch: Snapshot(new_count=0, baseline_count=1000) for w in watches}
+        return {w.watch: Snapshot(new_count=0, baseline_count=1000, window_count=0) for w in watches}
 
     def check(self) -> None: ...
 
@@ -102,6 +102,7 @@ def test_drift_comes_only_from_the_drift_source() -> None:
     assert result.outcome == "undecided"
     assert result.snapshot is not None and result.snapshot.provenance.drift_source == "files"
     assert result.snapshot.new_count == 0 and result.snapshot.baseline_count == 1000
+    assert result.snapshot.window_count == 0  # the drift window's rows are what min_samples reads
 
 
 # --- what the history refuses (issue 11, item 5) ----------------------------------------------------

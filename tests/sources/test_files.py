@@ -61,6 +61,7 @@ def test_drift_and_counts_from_the_files_in_the_window(tmp_path: Path) -> None:
     snapshot = snapshot_of(files_source(tmp_path))
     assert snapshot.drift_metrics is not None and snapshot.drift_metrics["js_divergence"] > 0.3
     assert (snapshot.new_count, snapshot.baseline_count) == (2000, 4000)
+    assert snapshot.window_count == 2000  # the rows behind the drift scores, for min_samples
     assert snapshot.observed_at == NOW - timedelta(hours=1)
     assert snapshot.provenance.drift_source == "shop-data"
     assert snapshot.provenance.data_window == f"{(NOW - timedelta(days=1)).isoformat()}/{NOW.isoformat()}"

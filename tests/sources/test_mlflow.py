@@ -183,6 +183,7 @@ FRAUD = WatchQuery(
         current=MetricCount(metric="data/num_samples"),
         new=MetadataCount(metadata="new_rows"),
         baseline=MetadataCount(metadata="num_samples"),
+        window=MetricCount(metric="data/num_samples"),
     ),
     metric_aliases={"val_loss": "val/loss"},
 )
@@ -224,6 +225,7 @@ class TestRealServer:
         assert snapshot.current_metrics["auc"] == pytest.approx(0.81)  # the value at the last step
         assert snapshot.drift_metrics == {"js_divergence": 0.22}
         assert (snapshot.current_count, snapshot.new_count) == (2000, 600)
+        assert snapshot.window_count == 2000  # issue 12, item 3: mapped on its own
         assert snapshot.observed_at is not None and snapshot.observed_at <= datetime.now(UTC)
 
     def test_a_fixed_version_and_a_fixed_run(self, server: tuple[MlflowServer, dict[str, Any]]) -> None:

@@ -134,16 +134,29 @@ def test_unknown_observation_time_is_not_stale(now: datetime) -> None:
 def test_fewer_samples_than_min_samples_is_undecided(now: datetime) -> None:
     trigger = DriftTrigger(min_samples=500)
     drift = {"js_divergence": 0.9}
-    few = trigger.check(Snapshot(drift_metrics=drift, current_count=499), now)
+    few = trigger.check(Snapshot(drift_metrics=drift, window_count=499), now)
     unknown = trigger.check(Snapshot(drift_metrics=drift), now)
-    nan = trigger.check(Snapshot(drift_metrics=drift, current_count=math.nan), now)
-    enough = trigger.check(Snapshot(drift_metrics=drift, current_count=500), now)
-    by_new_count = trigger.check(Snapshot(drift_metrics=drift, new_count=600), now)
-    assert few.undecided and "Too few samples" in few.reason
+    nan = trigger.check(Snapshot(drift_metrics=drift, window_count=math.nan), now)
+    enough = trigger.check(Snapshot(drift_metrics=drift, window_count=500), now)
+    assert few.undecided and "Too few samples" in few.reason and "window_count" in few.reason
     assert unknown.undecided and "unknown" in unknown.reason
     assert nan.undecided
     assert enough.triggered
-    assert by_new_count.triggered
+
+
+def test_min_samples_reads_the_window_count_not_the_cumulative_counts(now: datetime) -> None:
+    # issue 12, item 3: current_count / new_count are the volume trigger's inputs; a model with
+    # 100,000 cumulative rows but no window_count has an unknown sample count for min_samples.
+    trigger = DriftTrigger(min_samples=500)
+    detail = trigger.check(
+        Snapshot(drift_metrics={"js_divergence": 0.9}, current_count=100_000, new_count=600), now
+    )
+    assert detail.undecided
+    assert detail.reason == (
+        "Sample count unknown: min_samples 500 reads the snapshot's window_count (the samples behind "
+        "the current metrics), which the source did not give; map it: counts.window, or a "
+        "window_count column in a queries: source"
+    )
 
 
 def test_applies_only_when_the_metric_is_present() -> None:

@@ -206,8 +206,8 @@ def test_invalid_construction_names_the_field(kwargs: dict[str, object], field: 
 
 def test_guards_make_it_undecided(now: datetime) -> None:
     trigger = PerformanceTrigger(min_samples=100, stale_after=timedelta(hours=1))
-    few = trigger.check(snap(0.9, 0.4, current_count=10), now)
-    stale = trigger.check(snap(0.9, 0.4, current_count=1000, observed_at=now - timedelta(hours=2)), now)
+    few = trigger.check(snap(0.9, 0.4, window_count=10), now)
+    stale = trigger.check(snap(0.9, 0.4, window_count=1000, observed_at=now - timedelta(hours=2)), now)
     assert few.undecided and stale.undecided
 
 

@@ -77,7 +77,7 @@ def test_preset_with_nothing_applicable_is_undecided(now: datetime) -> None:
     assert report.metadata["decision"] == "undecided"
     assert report.metadata["not_applicable"] == ["drift", "performance", "time", "data_volume"]
     assert report.trigger_details == []
-    assert len(report.recommendations) == 1 and report.recommendations[0].startswith("No action needed:")
+    assert len(report.recommendations) == 1 and report.recommendations[0].startswith("Undecided, no verdict:")
 
 
 def test_preset_with_everything_fine_is_not_fired(now: datetime) -> None:
@@ -237,7 +237,7 @@ def test_watch_defaults_apply_to_leaves(now: datetime) -> None:
     assert (perf.stale_after, perf.min_samples) == (timedelta(days=2), 500)
     assert (volume.stale_after, volume.min_samples) == (timedelta(days=2), 500)
     assert (age.stale_after, age.min_samples) == (None, None)  # age does not depend on fresh data
-    few = Snapshot(drift_metrics={"js_divergence": 0.9}, current_count=10)
+    few = Snapshot(drift_metrics={"js_divergence": 0.9}, window_count=10)
     report = policy.evaluate(few, now)
     assert not report.triggered and report.metadata is not None
     assert report.metadata["decision"] == "undecided" and report.metadata["undecided"] == ["drift"]
@@ -328,3 +328,23 @@ def test_duplicate_name_from_a_preset_override_names_the_override() -> None:
     assert build_policy({"override": {"performance": {"name": "perf"}}}).expression == (
         "drift OR perf OR time OR data_volume"
     )
+
+
+def test_a_healthy_model_with_a_small_evaluation_set_is_not_undecided(now: datetime) -> None:
+    # issue 12, item 3: 5,000 evaluation rows against 100,000 training rows, min_samples 500
+    defaults = PolicyDefaults(performance_metric="accuracy", performance_mode="max", min_samples=500)
+    policy = build_policy("aggressive", defaults)
+    metrics = {
+        "current_metrics": {"accuracy": 0.905},
+        "baseline_metrics": {"accuracy": 0.91},
+        "last_trained_at": now - timedelta(hours=1),
+        "baseline_count": 100_000,
+    }
+    fixed = policy.evaluate(Snapshot(**metrics, window_count=5000), now)  # type: ignore[arg-type]
+    assert fixed.metadata is not None and fixed.metadata["decision"] == "not_fired"
+    assert "data_volume" in fixed.metadata["not_applicable"]
+    # the evaluation set's size mapped as a cumulative count: undecided, and told which field to set
+    misread = policy.evaluate(Snapshot(**metrics, current_count=5000), now)  # type: ignore[arg-type]
+    assert misread.metadata is not None and misread.metadata["decision"] == "undecided"
+    (volume,) = [d for d in misread.trigger_details if d.trigger_name == "data_volume"]
+    assert "map it to window_count" in volume.reason

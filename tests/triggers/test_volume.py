@@ -89,6 +89,25 @@ def test_cumulative_count_below_baseline_is_undecided(now: datetime) -> None:
     assert detail.undecided and "below the baseline count" in detail.reason
 
 
+def test_a_current_count_below_the_baseline_names_the_field_to_set(now: datetime) -> None:
+    # issue 12, item 3: 5,000 evaluation rows mapped to current_count against 100,000 training rows
+    detail = DataVolumeTrigger().check(Snapshot(current_count=5000, baseline_count=100_000), now)
+    assert detail.undecided
+    assert detail.reason == (
+        "Current count 5000 is below the baseline count 100000: current_count is a cumulative size "
+        "(the baseline's samples plus the new ones); if 5000 is the samples behind the current "
+        "metrics, map it to window_count instead, and give new_count or a cumulative current_count"
+    )
+
+
+def test_the_window_count_is_not_a_volume_input(now: datetime) -> None:
+    # the samples behind the current metrics say nothing about how much new data arrived
+    trigger = DataVolumeTrigger(threshold_samples=100)
+    healthy = Snapshot(window_count=5000, baseline_count=100_000)
+    assert not trigger.applies_to(healthy)
+    assert trigger.check(Snapshot(window_count=5000, new_count=10, baseline_count=100_000), now).actual_value == 10
+
+
 def test_share_rule_without_baseline_count_is_undecided_unless_samples_fire(now: datetime) -> None:
     trigger = DataVolumeTrigger(threshold_samples=1000, threshold_percentage=0.2)
     low = trigger.check(Snapshot(new_count=10), now)

@@ -53,7 +53,7 @@ KIND_LABELS: Mapping[str, tuple[str, str, str]] = {
 _VERDICTS = {
     "fired": "retraining recommended",
     "not_fired": "no action needed",
-    "undecided": "could not decide",
+    "undecided": "undecided: the triggers could not decide",
 }
 MAX_FEATURES = 5
 
@@ -85,6 +85,7 @@ class AlertView:
     error: str | None
     link: str | None
     created_at: datetime
+    not_judged: tuple[str, ...] = ()
 
     @property
     def emoji(self) -> str:
@@ -220,6 +221,8 @@ def _version(notification: Notification) -> str | None:
 def _verdict(notification: Notification) -> str:
     report = notification.report
     if notification.kind == "broken":
+        if report is not None and report.decision == "undecided":
+            return "evaluations are undecided"
         return "evaluations are failing"
     if notification.kind == "recovered":
         return "evaluations work again"
@@ -252,7 +255,13 @@ def describe(notification: Notification, *, link_template: str | None = None) ->
         error=one_line(notification.error) if notification.error else None,
         link=build_link(link_template, notification, version),
         created_at=notification.created_at,
+        not_judged=_not_judged(notification.report),
     )
+
+
+def _not_judged(report: RetrainingReport | None) -> tuple[str, ...]:
+    """The triggers that could not decide or were skipped, each saying why (``report.notes``)."""
+    return tuple(one_line(note) for note in report.notes) if report is not None else ()
 
 
 def describe_message(message: Message, *, link_template: str | None = None) -> list[AlertView]:
@@ -289,6 +298,7 @@ def view_lines(view: AlertView) -> list[str]:
         lines.append(f"Error: {view.error}")
     sections: Sequence[tuple[str, Sequence[str]]] = (
         ("Reasons", view.reasons),
+        ("Not judged", view.not_judged),
         ("Top drifted features", [feature_text(f) for f in view.features]),
         ("Recommendations", view.recommendations),
     )

@@ -87,7 +87,7 @@ ConfigOption = Annotated[
     ),
 ]
 
-_state: dict[str, Any] = {"debug": False}
+_state: dict[str, Any] = {"debug": False, "command": None}
 
 
 def _version(value: bool) -> None:
@@ -100,12 +100,14 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    context: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
 ) -> None:
     _state["debug"] = debug
+    _state["command"] = context.invoked_subcommand  # `opened_store` asks whether it only reads
 
 
 def load(config: Path | None) -> Settings:
@@ -124,12 +126,29 @@ def choice(value: str, allowed: Sequence[str], option: str) -> str:
     return value
 
 
-@contextmanager
-def opened_store(settings: Settings, *, migrate: bool | None = None) -> Iterator[HistoryStore]:
-    """The history store through ``store.open_store`` — migrated first when ``service.auto_migrate``
-    (or ``migrate``) says so, else refused unless current — and closed after the command."""
-    from retrain_sentinel.store import open_store
+#: Commands that only show the history: on a SQLite database that does not exist yet they say so
+#: (exit 2) rather than create an empty one, which would hide a wrong path behind "no rows".
+_READERS = frozenset({"history"})
 
+
+@contextmanager
+def opened_store(
+    settings: Settings, *, migrate: bool | None = None, create: bool | None = None
+) -> Iterator[HistoryStore]:
+    """The history store through ``store.open_store`` — migrated first when ``service.auto_migrate``
+    (or ``migrate``) says so, else refused unless current — and closed after the command.
+
+    ``create=False`` refuses a SQLite file that does not exist yet; by default only the commands
+    in ``_READERS`` refuse it."""
+    from retrain_sentinel.store import open_store
+    from retrain_sentinel.store.engine import missing_sqlite_file
+
+    if create is None:
+        create = _state.get("command") not in _READERS
+    if not create and (missing := missing_sqlite_file(settings.database)) is not None:
+        raise ConfigError(
+            [("database", f"the history database {missing} does not exist yet: `check` or `run` creates it")]
+        )
     store = open_store(settings.database, migrate=settings.service.auto_migrate if migrate is None else migrate)
     try:
         yield store

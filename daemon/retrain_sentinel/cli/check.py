@@ -28,8 +28,12 @@ def check(
     config: ConfigOption = None,
     model: Annotated[list[str] | None, typer.Option("--model", help="Only this model (repeatable).")] = None,
     output_format: Annotated[str, typer.Option("--format", help="text, json or markdown")] = "text",
-    exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 1 when a model needs retraining.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Evaluate and print only; record and send nothing.")] = False,
+    exit_code: Annotated[
+        bool, typer.Option("--exit-code", help="Exit 1 when a model needs retraining.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Evaluate and print only; record and send nothing.")
+    ] = False,
 ) -> int:
     """Evaluate the watches now, record the history and send their alerts."""
     choice(output_format, ("text", "json", "markdown"), "--format")
@@ -39,7 +43,9 @@ def check(
     results, delivery_failed = run_check(settings, model or [], dry_run=dry_run)
     print_results(results, output_format)
     if delivery_failed:
-        stderr.print("warning: a notification could not be delivered; it stays queued for the daemon", markup=False)
+        stderr.print(
+            "warning: a notification could not be delivered; it stays queued for the daemon", markup=False
+        )
     if delivery_failed or any(r.outcome == "error" for r in results):
         return int(ExitCode.FAILURE)
     if exit_code and any(r.outcome == "triggered" for r in results):
@@ -56,7 +62,9 @@ def print_results(results: Sequence[Evaluation], output_format: str) -> None:
             if result.report is not None:
                 print(result.report.to_markdown())
             else:
-                print(f"# Retraining Trigger Report\n\n**Model:** {result.watch}\n\n**Error:** {result.error}\n")
+                print(
+                    f"# Retraining Trigger Report\n\n**Model:** {result.watch}\n\n**Error:** {result.error}\n"
+                )
     else:
         _print_table(results)
 
@@ -76,22 +84,36 @@ def _result_dict(result: Evaluation) -> dict[str, Any]:
     return {"model": result.watch, "outcome": result.outcome, "error": result.error, **body}
 
 
+def _why(result: Evaluation) -> str:
+    """What the verdict rests on: the fired triggers' reasons, then every trigger the policy asked
+    for that could not decide or was skipped, with why (``report.notes``) — so an ``ok`` that judged
+    only one of four triggers, or an ``undecided``, says so beside the verdict."""
+    if result.error:
+        return result.error
+    report = result.report
+    if report is None:
+        return ""
+    lines = [f"{d.trigger_name}: {d.reason}" for d in report.trigger_details if d.triggered]
+    lines += report.notes
+    if not lines and result.outcome == "undecided":
+        lines.append("no trigger gave a verdict")
+    return "\n".join(lines)
+
+
 def _print_table(results: Sequence[Evaluation]) -> None:
     table = Table(title=f"Evaluated {len(results)} model(s)")
     for column in ("model", "outcome", "severity", "why"):
         table.add_column(column, overflow="fold")  # wrapped, never cut: a cut name is another model
     for result in results:
         report = result.report
-        why = result.error or (
-            "; ".join(d.reason for d in report.trigger_details if d.triggered or d.undecided)
-            if report is not None
-            else ""
-        )
         severity = report.severity if report is not None and report.triggered else ""
         style = _OUTCOME_STYLE[result.outcome]
-        table.add_row(literal(result.watch), literal(result.outcome, style), literal(severity), literal(why or "—"))
+        why = _why(result)
+        table.add_row(
+            literal(result.watch), literal(result.outcome, style), literal(severity), literal(why or "—")
+        )
     stdout.print(table)
     for result in results:
-        if result.report is not None and result.report.triggered:
+        if result.report is not None and result.outcome in ("triggered", "undecided"):
             for line in result.report.recommendations:
                 stdout.print(f"• {result.watch}: {line}", markup=False)

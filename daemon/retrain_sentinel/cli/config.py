@@ -15,7 +15,9 @@ from retrain_sentinel.cli.app import ConfigOption, ExitCode, choice, load, stder
 from retrain_sentinel.errors import ConfigError
 
 if TYPE_CHECKING:
+    from retrain_sentinel.service.runtime import Runtime, Watch
     from retrain_sentinel.settings import Settings
+    from retrain_sentinel.sources.sql.queries import QueryProbe
 
 __all__ = ["commands"]
 
@@ -28,7 +30,8 @@ commands.add_typer(config_app, name="config")
 def validate(
     config: ConfigOption = None,
     connect: Annotated[
-        bool, typer.Option("--connect", help="Also reach every source, channel and the database (sends nothing).")
+        bool,
+        typer.Option("--connect", help="Also reach every source, channel and the database (sends nothing)."),
     ] = False,
 ) -> int:
     """Check the config file (and, with --connect, that everything it names can be reached)."""
@@ -43,27 +46,120 @@ def validate(
 
 
 def _reach_all(settings: Settings) -> int:
-    """Try every source, channel and the database; one line each, exit 3 when any failed."""
+    """Try every source, channel and the database; one line each, exit 3 when any failed. Then run
+    each reached source's configured queries once (a wrong table fails here, not at the first
+    ``check``) and warn of a trigger that would find no input in what they return."""
     from retrain_sentinel.service.runtime import Runtime
     from retrain_sentinel.store import mask_url
 
     runtime = Runtime.build(settings)
-    targets: list[tuple[str, Callable[[], object]]] = [(f"sources.{n}", s.check) for n, s in runtime.sources.items()]
+    targets: list[tuple[str, Callable[[], object]]] = [
+        (f"sources.{n}", s.check) for n, s in runtime.sources.items()
+    ]
     targets += [(f"channels.{n}", c.check) for n, c in runtime.channels.items()]
     targets.append((f"database {mask_url(settings.database)}", lambda: _ping(settings.database)))
     failed = 0
+    unreached: set[str] = set()
     try:
         for label, reach in targets:
             try:
                 reach()
             except Exception as exc:  # every target is tried; each failure is one line
                 failed += 1
+                unreached.add(label)
                 stderr.print(f"error: {label}: {exc}", markup=False)
             else:
                 print(f"reached {label}")
+        failed += _dry_run_queries(runtime, skip=unreached)
     finally:
         runtime.close()
     return int(ExitCode.FAILURE) if failed else int(ExitCode.OK)
+
+
+def _dry_run_queries(runtime: Runtime, *, skip: set[str]) -> int:
+    """Run every ``queries:`` query of the reached SQL sources once; the number that failed."""
+    from datetime import UTC, datetime
+
+    from retrain_sentinel.sources.sql.queries import QueriesSource, dry_run_queries
+
+    failed = 0
+    for name, source in runtime.sources.items():
+        if not isinstance(source, QueriesSource) or f"sources.{name}" in skip:
+            continue
+        watches = [w for w in runtime.watches.values() if w.settings.source == name]
+        models = sorted({w.query.registry_model for w in watches})
+        try:
+            probes = dry_run_queries(source, models, datetime.now(UTC))
+        except Exception as exc:  # unreachable since `check`: one line, like the other targets
+            failed += 1
+            stderr.print(f"error: sources.{name}: {exc}", markup=False)
+            continue
+        for probe in probes:
+            label = f"sources.{name}.queries.{probe.role}"
+            if probe.error is not None:
+                failed += 1
+                stderr.print(f"error: {label}: {probe.error}", markup=False)
+            else:
+                print(f"ran {label}: {probe.rows} row{'' if probe.rows == 1 else 's'}")
+        if not any(p.error for p in probes):
+            for warning in drift_input_warnings(name, probes, watches, source.settings.aliases):
+                stderr.print(f"warning: {warning}", markup=False)
+    return failed
+
+
+def drift_input_warnings(
+    source: str, probes: list[QueryProbe], watches: list[Watch], source_aliases: dict[str, str]
+) -> list[str]:
+    """Each watch whose policy has a drift trigger reading a metric that the source's queries do
+    not return: the trigger would find no input, so a preset skips it and an explicit policy is
+    undecided — drift silently off (issue 12: per-feature rows, no ``js_divergence``)."""
+    from retrain_sentinel.sources.base import DRIFT_PREFIX
+    from retrain_sentinel.triggers.drift import DriftTrigger
+
+    by_role = {p.role: p for p in probes}
+    drift_names = (
+        {n.removeprefix(DRIFT_PREFIX) for n in by_role["drift_metrics"].names}
+        if ("drift_metrics" in by_role)
+        else set()
+    )
+    if "current_metrics" in by_role:
+        drift_names |= {
+            n.removeprefix(DRIFT_PREFIX)
+            for n in by_role["current_metrics"].names
+            if n.startswith(DRIFT_PREFIX)
+        }
+    warnings: list[str] = []
+    for watch in watches:
+        if watch.settings.drift_source is not None:
+            continue  # drift comes from a files source, not these queries
+        aliases = {**source_aliases, **watch.query.metric_aliases}
+        available = drift_names | {
+            alias for alias, original in aliases.items() if original.removeprefix(DRIFT_PREFIX) in drift_names
+        }
+        for metric in sorted({t.metric_name for t in watch.policy.leaves if isinstance(t, DriftTrigger)}):
+            if metric in available:
+                continue
+            where = f"model {watch.name!r}: its drift trigger reads drift metric {metric!r}, but"
+            drift = by_role.get("drift_metrics")
+            if drift is not None and drift.rows == 0:
+                shown = f" for model {drift.bound_model!r}" if drift.bound_model is not None else ""
+                found = f"query 'drift_metrics' of sources.{source} returned no rows{shown}"
+            elif drift_names:
+                listed = ", ".join(sorted(drift_names)[:8])
+                found = (
+                    f"the queries of sources.{source} return the drift metrics {listed} and not {metric!r}"
+                )
+            else:
+                found = (
+                    f"no query of sources.{source} returns drift metrics "
+                    "(a `drift_metrics` query, or `drift/…` current metrics)"
+                )
+            warnings.append(
+                f"{where} {found}; the trigger would find no input (a preset skips it, an explicit policy "
+                f"is undecided). Return one row named {metric!r}, e.g. "
+                f"SELECT '{metric}' AS name, MAX(<score>) AS value FROM …"
+            )
+    return warnings
 
 
 def _ping(url: str) -> None:
@@ -98,7 +194,9 @@ def config_schema() -> None:
 @commands.command()
 def presets(
     name: Annotated[str | None, typer.Argument(help="Only this preset.", show_default=False)] = None,
-    output_format: Annotated[str, typer.Option("--format", help="table, json or yaml (as a policy)")] = "table",
+    output_format: Annotated[
+        str, typer.Option("--format", help="table, json or yaml (as a policy)")
+    ] = "table",
 ) -> None:
     """Show the preset policies and their thresholds."""
     from retrain_sentinel.triggers.presets import DEFAULT_PRESET, PRESETS, preset_policy_yaml

@@ -1,6 +1,12 @@
 """``retrain-sentinel drift REFERENCE CURRENT``: drift per feature and for the dataset, between two
 data files (or a saved profile and a file), as a table or JSON. The statistics are ``datafiles`` and
-``drift/``; this module reads the options, shows progress and prints the result."""
+``drift/``; this module reads the options, shows progress and prints the result.
+
+Two verdicts are shown, because a person compares this command with the daemon: the share of
+drifted features (the statistics' own dataset verdict) and what the daemon's default drift trigger
+decides on the same ``js_divergence``. "Drift" (the ``Dataset:`` line, JSON ``drift``, and exit 1
+with ``--exit-code``) means either of the two says drift; the command never says "no drift" while
+the daemon would fire."""
 
 from __future__ import annotations
 
@@ -8,8 +14,10 @@ import contextlib
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.table import Table
@@ -54,7 +62,14 @@ def drift_command(
             "e.g. 4GiB; --sample and binned methods read in batches and need no limit.",
         ),
     ] = "1GiB",
-) -> None:
+    exit_code: Annotated[
+        bool,
+        typer.Option(
+            "--exit-code",
+            help="Exit 1 on drift: the share of drifted features or the daemon's default drift trigger says so.",
+        ),
+    ] = False,
+) -> int:
     """Compare current data with a reference: drift per feature, and for the dataset."""
     from retrain_sentinel import datafiles
     from retrain_sentinel.drift import DriftError
@@ -66,6 +81,8 @@ def drift_command(
         raise typer.Exit(fail(ExitCode.USAGE, "--max-bytes: must be a size above 0, e.g. 512MiB or 4GiB"))
     wanted = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     try:
+        if wanted is None:
+            _require_shared_columns(reference, current, limit)
         with _progress_bar() as progress:
             result = datafiles.compare_files(
                 reference, current, method=method, columns=wanted, sample=sample,
@@ -80,10 +97,36 @@ def drift_command(
         raise typer.Exit(fail(ExitCode.USAGE, message)) from None
     except (datafiles.DataFileError, DriftError) as exc:
         raise typer.Exit(fail(ExitCode.USAGE, " ".join(str(exc).splitlines()))) from None
+    verdict = judge(result)
     if output_format == "json":
-        print(json.dumps(_drift_json(result, reference, current), indent=2, allow_nan=False))
+        print(json.dumps(_drift_json(result, verdict, reference, current), indent=2, allow_nan=False))
     else:
-        _print_drift_table(result)
+        _print_drift_table(result, verdict)
+    return int(ExitCode.RETRAIN) if exit_code and verdict.overall == "drift" else int(ExitCode.OK)
+
+
+def _require_shared_columns(reference: Path, current: Path, max_bytes: int) -> None:
+    """Two files with no column in common compare nothing: an error, not a table of undecided rows
+    and exit 0 (usually the wrong file, or a CSV read with the wrong header)."""
+    from retrain_sentinel import datafiles
+
+    ref_names = (
+        datafiles.load_profile(reference, max_bytes=max_bytes).names
+        if datafiles.is_profile_file(reference)
+        else datafiles.column_names(reference)
+    )
+    cur_names = datafiles.column_names(current)
+    if ref_names and not set(ref_names) & set(cur_names):
+        raise datafiles.DataFileError(
+            current,
+            f"shares no column with {reference} (reference: {_names(ref_names)}; current: {_names(cur_names)}); "
+            "compare files of the same data",
+        )
+
+
+def _names(names: list[str], shown: int = 5) -> str:
+    listed = ", ".join(names[:shown])
+    return listed + (f", … ({len(names)} in all)" if len(names) > shown else "") if names else "none"
 
 
 _SIZE = re.compile(r"\s*([0-9]{1,30})\s*(?:([kmgt])(i?)(b?)|b)?\s*", re.IGNORECASE)
@@ -123,14 +166,114 @@ def _progress_bar() -> contextlib.AbstractContextManager[PhaseProgress | None]:
     return bar()
 
 
-def _drift_json(result: DriftResult, reference: Path, current: Path) -> dict[str, Any]:
+State = Literal["drift", "no drift", "undecided"]
+
+
+@dataclass(frozen=True)
+class DriftVerdict:
+    """The two verdicts on one comparison, and the one ``--exit-code`` acts on."""
+
+    share: State
+    """The share of drifted features against the result's ``share_threshold``."""
+    trigger: State
+    """The daemon's default drift trigger (default preset's threshold) on ``js_divergence``."""
+    trigger_threshold: float
+    overall: State
+    """Drift when either says drift; else undecided when either is undecided; else no drift."""
+
+
+def judge(result: DriftResult) -> DriftVerdict:
+    """Both verdicts, the trigger's decided by the daemon's own ``DriftTrigger`` so the two cannot
+    disagree about ``>`` versus ``>=`` or the threshold."""
+    from retrain_sentinel.snapshot import Snapshot
+    from retrain_sentinel.triggers.drift import DriftTrigger
+    from retrain_sentinel.triggers.presets import DEFAULT_PRESET, PRESETS
+
+    share: State = (
+        "undecided" if result.share_drifted is None else ("drift" if result.dataset_drifted else "no drift")
+    )
+    trigger = DriftTrigger(threshold=PRESETS[DEFAULT_PRESET].drift_threshold)
+    js = result.js_divergence
+    snapshot = Snapshot(drift_metrics=None if js is None else {trigger.metric_name: js})
+    detail = trigger.decide(snapshot, datetime.now(UTC))
+    fired: State = "undecided" if detail.undecided else ("drift" if detail.triggered else "no drift")
+    states = (share, fired)
+    overall: State = "drift" if "drift" in states else ("undecided" if "undecided" in states else "no drift")
+    return DriftVerdict(share, fired, trigger.threshold, overall)
+
+
+def verdict_lines(result: DriftResult, verdict: DriftVerdict) -> list[str]:
+    """The verdicts in words: each line says what it measured, against what, and which way."""
+    share, shown = result.share_drifted, result.share_threshold
+    drifted, decided = len(result.drifted_features), len(result.decided)
+    if share is None:
+        share_line = "Share of drifted features: undecided — no feature could be compared"
+    else:
+        side = "at or above" if verdict.share == "drift" else "below"
+        share_line = (
+            f"Share of drifted features: {_word(verdict.share)} — {drifted} of {decided} features drifted "
+            f"({_percent(share)}, {side} the {_percent(shown)} at which the dataset counts as drifted)"
+        )
+    js, limit = result.js_divergence, verdict.trigger_threshold
+    if js is None:
+        trigger_line = (
+            "Default drift trigger: undecided — no js_divergence (no feature has a Jensen–Shannon distance)"
+        )
+    else:
+        sign, would = (">", "would fire") if verdict.trigger == "drift" else ("≤", "would not fire")
+        trigger_line = (
+            f"Default drift trigger: {_word(verdict.trigger)} — js_divergence {js:.4f} {sign} {limit:g}; "
+            f"the daemon's default policy {would}"
+        )
+    if verdict.overall == "drift":
+        said = [
+            what
+            for what, state in (
+                ("the share of features", verdict.share),
+                ("the default drift trigger", verdict.trigger),
+            )
+            if state == "drift"
+        ]
+        why = " and ".join(said) + (" say" if len(said) > 1 else " says") + " drift"
+    elif verdict.overall == "no drift":
+        why = "neither the share of features nor the default drift trigger says drift"
+    else:
+        why = "no verdict says drift, and not every verdict could be decided"
+    return [share_line, trigger_line, f"Dataset: {_word(verdict.overall)} — {why}"]
+
+
+def _word(state: State) -> str:
+    return "DRIFT" if state == "drift" else state
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:.0f} %"
+
+
+def _drift_json(result: DriftResult, verdict: DriftVerdict, reference: Path, current: Path) -> dict[str, Any]:
     from retrain_sentinel.drift.result import json_number
 
     metrics = {name: json_number(value) for name, value in result.as_metrics().items()}
-    return {"reference": str(reference), "current": str(current), **result.to_dict(), "metrics": metrics}
+    verdicts = {
+        "drift": verdict.overall == "drift",
+        "verdict": verdict.overall,
+        "share_verdict": verdict.share,
+        "default_trigger": {
+            "metric": "js_divergence",
+            "threshold": verdict.trigger_threshold,
+            "verdict": verdict.trigger,
+        },
+    }
+    return {
+        "reference": str(reference),
+        "current": str(current),
+        **result.to_dict(),
+        **verdicts,
+        "metrics": metrics,
+    }
 
 
-def _print_drift_table(result: DriftResult) -> None:
+def _print_drift_table(result: DriftResult, verdict: DriftVerdict) -> None:
     table = Table(title="Drift by feature (highest score first)")
     with_p = any(f.p_value is not None for f in result.features)
     columns = [c for c in ("feature", "kind", "method", "score", "p-value", "threshold", "drift") if c != "p-value" or with_p]
@@ -156,14 +299,5 @@ def _print_drift_table(result: DriftResult) -> None:
     for row in rows:
         table.add_row(*map(literal, row))
     stdout.print(table)
-    stdout.print(_dataset_line(result), markup=False)
-
-
-def _dataset_line(result: DriftResult) -> str:
-    share = result.share_drifted
-    drifted, decided = len(result.drifted_features), len(result.decided)
-    js = result.js_divergence
-    verdict = "DRIFT" if result.dataset_drifted else ("undecided" if share is None else "no drift")
-    share_text = "" if share is None else f" ({share:.0%}; threshold {result.share_threshold:.0%})"
-    js_text = "" if js is None else f"; js_divergence {js:.4f}"
-    return f"Dataset: {verdict} — {drifted} of {decided} features drifted{share_text}{js_text}"
+    for line in verdict_lines(result, verdict):
+        stdout.print(line, markup=False, highlight=False)

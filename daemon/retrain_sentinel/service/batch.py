@@ -71,6 +71,8 @@ def _merge_drift(main: Snapshot, drift: Snapshot, drift_source: str) -> Snapshot
     }
     if not has_counts:
         changes.update(new_count=drift.new_count, baseline_count=drift.baseline_count)
+    if main.window_count is None:  # the rows behind the drift window are the samples min_samples reads
+        changes["window_count"] = drift.window_count
     return main.replace(**changes)
 
 

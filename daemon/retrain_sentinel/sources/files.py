@@ -9,7 +9,8 @@ Per watch (``{model}`` in the paths is the watch's model name):
   ``[now - window, now]``;
 - drift: ``drift.compare`` (exact on the data for ``auto`` / ``ks`` / ``wasserstein`` with a data
   reference, else on profiles), as ``drift_metrics`` (``js_divergence``, ``share_drifted``, per
-  feature); ``new_count`` = rows in the window, ``baseline_count`` = reference rows.
+  feature); ``new_count`` and ``window_count`` = rows in the window (the new data, and the samples
+  behind the drift scores), ``baseline_count`` = reference rows.
 
 Reading uses ``datafiles.py``; this module only chooses the files and translates errors.
 """
@@ -176,6 +177,7 @@ class FilesSource:
             drift_metrics=drift,
             baseline_count=float(baseline_rows),
             new_count=float(new_rows),
+            window_count=float(new_rows),
             observed_at=observed,
             provenance=Provenance(
                 source=self.name,

@@ -152,6 +152,7 @@ class MlflowSource:
             baseline_count=count(counts.baseline, baseline_run) if counts else None,
             current_count=count(counts.current, current_run) if counts else None,
             new_count=count(counts.new, current_run) if counts else None,
+            window_count=count(counts.window, current_run) if counts else None,
             observed_at=observed,
             provenance=Provenance(
                 source=self.name,

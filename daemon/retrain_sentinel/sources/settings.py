@@ -180,12 +180,15 @@ CountSpec = Annotated[
 
 
 class CountsSelector(_Model):
-    """Where the sample counts come from (DESIGN §4 data_volume): cumulative ``current`` and
-    ``baseline`` counts, or ``new`` samples since the baseline."""
+    """Where the sample counts come from. The data-volume trigger's (DESIGN §4): cumulative
+    ``current`` and ``baseline`` counts, or ``new`` samples since the baseline. ``window``: the
+    samples behind the current metrics, which ``min_samples`` reads — its own key, because an
+    evaluation set's size read as a cumulative count made healthy models undecided."""
 
     current: CountSpec | None = None
     baseline: CountSpec | None = None
     new: CountSpec | None = None
+    window: CountSpec | None = None
 
 
 # --- sources -----------------------------------------------------------------------------------
@@ -222,7 +225,8 @@ class SqlQueries(_Model):
 
     Metric queries return rows of ``(name, value)`` or one column per metric; ``snapshot`` returns
     columns named like snapshot fields (``last_trained_at``, ``observed_at``, ``baseline_count``,
-    ``current_count``, ``new_count``, ``model_version``, ``baseline_run_id``, ``current_run_id``).
+    ``current_count``, ``new_count``, ``window_count``, ``model_version``, ``baseline_run_id``,
+    ``current_run_id``).
     """
 
     current_metrics: str | None = None
@@ -302,7 +306,7 @@ class FilesSourceSettings(_SourceBase):
     method: str = "auto"
     """A drift method (``drift.METHODS``) or ``auto``; the scores land in ``drift_metrics``."""
     base_dir: str | None = None
-    """Relative paths are read from here (default: the working directory)."""
+    """Relative paths are read from here (default: the config file's folder, set by ``settings``)."""
 
 
 def _source_kind(value: Any) -> str | None:

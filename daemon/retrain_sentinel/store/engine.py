@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, exc
@@ -28,6 +29,7 @@ __all__ = [
     "describe",
     "make_engine",
     "mask_url",
+    "missing_sqlite_file",
     "translate_errors",
 ]
 
@@ -84,6 +86,19 @@ def make_engine(url: str) -> Engine:
     if backend == "sqlite":
         _sqlite_tuning(engine)
     return engine
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite ``url`` when it does not exist yet (connecting would create it), else
+    ``None`` (it exists, is in memory, or the database is not SQLite)."""
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path.absolute()
 
 
 def describe(error: BaseException) -> str:

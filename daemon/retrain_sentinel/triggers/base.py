@@ -30,7 +30,8 @@ class LeafTrigger:
     """Shared plumbing of the built-in leaf triggers.
 
     ``stale_after`` and ``min_samples`` are watch-level guards: data older than ``stale_after`` or
-    backed by fewer than ``min_samples`` samples cannot support a decision, so triggers that read
+    backed by fewer than ``min_samples`` samples (the snapshot's ``window_count``, never the
+    volume trigger's cumulative counts) cannot support a decision, so triggers that read
     current data (``reads_current_data``) report undecided instead. ``min_samples`` guards only the
     triggers whose score needs enough samples to mean anything (``needs_min_samples``): a small
     count is exactly what the data-volume trigger measures, so it judges it instead.
@@ -82,10 +83,15 @@ class LeafTrigger:
         if self.min_samples is not None and self.needs_min_samples:
             samples = snapshot.sample_count
             if samples is None:
-                return f"Sample count unknown (min_samples {self.min_samples})"
+                return (
+                    f"Sample count unknown: min_samples {self.min_samples} reads the snapshot's window_count "
+                    "(the samples behind the current metrics), which the source did not give; map it: "
+                    "counts.window, or a window_count column in a queries: source"
+                )
             number = finite_number(samples)
             if number is None or number < self.min_samples:
-                return f"Too few samples: {samples} < min_samples {self.min_samples}"
+                shown = f"{number:g}" if number is not None else repr(samples)
+                return f"Too few samples: window_count {shown} < min_samples {self.min_samples}"
         return None
 
     def detail(

@@ -17,7 +17,7 @@ class DataVolumeTrigger(LeafTrigger):
     """Fires when ``new >= threshold_samples`` OR ``new / baseline_count >= threshold_percentage``.
 
     ``new`` is ``new_count`` when the source gives it, else ``current_count - baseline_count``
-    (cumulative counts). The two rules are combined with three-valued OR, so a rule that cannot be
+    (cumulative counts; ``window_count``, the samples behind the current metrics, is no input). The two rules are combined with three-valued OR, so a rule that cannot be
     judged (no baseline count for the percentage) leaves the verdict undecided only when the other
     rule did not fire. ``critical_threshold`` is a share of the baseline, like
     ``threshold_percentage``.
@@ -69,7 +69,12 @@ class DataVolumeTrigger(LeafTrigger):
                 f"Invalid sample counts: current {snapshot.current_count!r}, baseline {snapshot.baseline_count!r}"
             )
         if current < baseline:
-            return None, f"Current count {current:g} is below the baseline count {baseline:g}"
+            return None, (
+                f"Current count {current:g} is below the baseline count {baseline:g}: current_count is a "
+                "cumulative size (the baseline's samples plus the new ones); if "
+                f"{current:g} is the samples behind the current metrics, map it to window_count instead, "
+                "and give new_count or a cumulative current_count"
+            )
         return current - baseline, None
 
     def decide(self, snapshot: Snapshot, now: datetime) -> TriggerDetail:

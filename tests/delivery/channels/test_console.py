@@ -6,9 +6,11 @@ import io
 
 import pytest
 
-from alerts.factories import message, notification
+from alerts.factories import NOW, message, notification
 from retrain_sentinel.delivery.channels import ConsoleChannel
 from retrain_sentinel.errors import DeliveryError
+from retrain_sentinel.snapshot import Snapshot
+from retrain_sentinel.triggers.policy import build_policy
 
 
 def test_writes_to_stderr_only(capsys: pytest.CaptureFixture[str]) -> None:
@@ -51,3 +53,25 @@ def test_the_watch_link_is_printed_and_absent_without_one(capsys: pytest.Capture
     assert "Link: https://runbooks.example/churn\n" in capsys.readouterr().err
     ConsoleChannel("log").send(message(notification("churn")))
     assert "Link" not in capsys.readouterr().err
+
+
+def test_a_broken_undecided_watch_says_undecided_and_why_never_no_action(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 12 item 2: the broken alert of a watch with no data said "No action needed"."""
+    report = build_policy({"any": [{"drift": {}}, {"performance": {}}]}).evaluate(
+        Snapshot(drift_metrics={"js_divergence": 0.01}), NOW, model="churn"
+    )
+    broken = notification(
+        "churn", kind="broken", severity="warning", report=report, reason="undecided 3 times"
+    )
+
+    ConsoleChannel("stdout").send(message(broken))
+
+    err = capsys.readouterr().err
+    assert "⚠️ BROKEN [warning] churn: evaluations are undecided" in err
+    assert "Not judged:\n  - performance could not decide: Missing current or baseline metrics" in err
+    assert (
+        "  - Undecided, no verdict: performance could not decide: Missing current or baseline metrics." in err
+    )
+    assert "No action needed" not in err

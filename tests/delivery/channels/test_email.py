@@ -15,6 +15,8 @@ from retrain_sentinel.delivery.channels import EmailChannel, build_channels
 from retrain_sentinel.delivery.channels.email import compose_email, message_id_header
 from retrain_sentinel.delivery.settings import EmailChannelSettings
 from retrain_sentinel.errors import DeliveryError
+from retrain_sentinel.snapshot import Snapshot
+from retrain_sentinel.triggers.policy import build_policy
 
 from .conftest import SMTP_PASSWORD, SMTP_USER, SmtpServer
 
@@ -225,3 +227,21 @@ def test_the_watch_link_is_in_both_parts_and_absent_without_one(plain_server: Sm
         html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
         assert ("Link: https://runbooks.example/churn" in text) is linked and ("Link:" in text) is linked
         assert ('<a href="https://runbooks.example/churn">' in html) is linked and ("<a " in html) is linked
+
+
+def test_a_broken_undecided_watch_says_undecided_in_both_parts() -> None:
+    """Issue 12 item 2: the broken mail said "No action needed" for a watch that decided nothing."""
+    report = build_policy("balanced").evaluate(Snapshot(), NOW, model="churn")
+    broken = notification("churn", kind="broken", severity="warning", report=report)
+
+    mail = compose_email(
+        message(broken), sender="a@example.com", recipients=["b@example.com"], subject_prefix="[s]", now=NOW
+    )
+
+    for kind in ("plain", "html"):
+        part = mail.get_body((kind,))
+        assert part is not None
+        body = part.get_content()
+        assert "evaluations are undecided" in body
+        assert "data_volume skipped (no input: no new_count, nor current_count and baseline_count)" in body
+        assert "No action needed" not in body

@@ -25,6 +25,8 @@ from retrain_sentinel.delivery.channels.slack import (
 from retrain_sentinel.delivery.settings import SlackChannelSettings
 from retrain_sentinel.errors import DeliveryError
 from retrain_sentinel.report import RetrainingReport
+from retrain_sentinel.snapshot import Snapshot
+from retrain_sentinel.triggers.policy import build_policy
 from retrain_sentinel.verdict import TriggerDetail
 
 HOOK_PATH = "/services/T000/B000/XXXXSLACKTOKEN"
@@ -283,3 +285,19 @@ def test_the_watch_link_is_a_link_and_without_one_there_is_none(
     linked, plain = (" ".join(texts(received_json(httpserver, i))) for i in (0, 1))
     assert "<https://runbooks.example/churn|Open>" in linked
     assert "|Open>" not in plain and "http" not in plain
+
+
+def test_an_undecided_watch_reads_undecided_with_the_triggers_that_could_not_decide(
+    httpserver: HTTPServer, slack: SlackChannel
+) -> None:
+    """Issue 12 item 2: Slack said "no action needed" of a verdict nobody reached."""
+    httpserver.expect_request(HOOK_PATH, method="POST").respond_with_data("ok")
+    report = build_policy("balanced").evaluate(Snapshot(), NOW, model="churn")
+
+    slack.send(message(notification("churn", kind="changed", severity="info", report=report)))
+
+    payload = received_json(httpserver)
+    assert payload["text"] == "🟠 CHANGED [info] churn: undecided: the triggers could not decide"
+    body = "\n".join(texts(payload))
+    assert "• time skipped (no input: no last training time)" in body
+    assert "No action needed" not in body and "no action needed" not in body

@@ -17,6 +17,8 @@ from retrain_sentinel.delivery.channels.webhook import SCHEMA, verify_signature
 from retrain_sentinel.delivery.settings import WebhookChannelSettings
 from retrain_sentinel.delivery.signature import sign
 from retrain_sentinel.errors import DeliveryError
+from retrain_sentinel.snapshot import Snapshot
+from retrain_sentinel.triggers.policy import build_policy
 
 PATH = "/hooks/retrain"
 OLD_SECRET = "old-hmac-secret-1"
@@ -203,3 +205,26 @@ def test_the_watch_link_is_in_the_body_and_none_is_null(httpserver: HTTPServer) 
     bodies = [json.loads(request.get_data()) for request, _ in httpserver.log]
     assert bodies[0]["link"] == bodies[0]["notifications"][0]["link"] == "https://runbooks.example/churn?v=3"
     assert bodies[1]["link"] is None and bodies[1]["notifications"][0]["link"] is None
+
+
+def test_an_undecided_watch_posts_status_undecided_and_what_could_not_decide(httpserver: HTTPServer) -> None:
+    """Issue 12 item 2: ``triggered: false`` alone read as healthy; ``status`` says undecided."""
+    httpserver.expect_request(PATH, method="POST").respond_with_data("", status=204)
+    report = build_policy("balanced").evaluate(Snapshot(), NOW, model="churn")
+    broken = notification("churn", kind="broken", severity="warning", report=report)
+
+    webhook(httpserver).send(message(broken))
+
+    body = json.loads(httpserver.log[0][0].get_data())
+    assert body["status"] == "undecided" and body["notifications"][0]["status"] == "undecided"
+    assert body["not_judged"][0] == "drift skipped (no input: no drift score in drift_metrics)"
+    assert len(body["not_judged"]) == 4
+    assert not any("No action needed" in line for line in body["recommendations"])
+
+
+def test_a_firing_watch_posts_status_triggered(httpserver: HTTPServer) -> None:
+    httpserver.expect_request(PATH, method="POST").respond_with_data("", status=204)
+
+    webhook(httpserver).send(message(notification("churn")))
+
+    assert json.loads(httpserver.log[0][0].get_data())["status"] == "triggered"

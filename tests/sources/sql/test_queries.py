@@ -78,6 +78,16 @@ def make(url: str, **queries: str | None) -> Source:
     return build_source("wh", settings)
 
 
+def test_a_window_count_column_is_the_samples_behind_the_current_metrics(custom: str) -> None:
+    # issue 12, item 3: a documented alias of its own, apart from the cumulative current_count
+    snapshot = (
+        "SELECT model, samples AS window_count, 100000 AS baseline_count FROM deployments WHERE model IN :models"
+    )
+    result = make(custom, snapshot=snapshot).read([WatchQuery("churn", "churn")], NOW)["churn"]
+    assert isinstance(result, Snapshot), result
+    assert (result.window_count, result.baseline_count, result.current_count) == (1234, 100000, None)
+
+
 def test_metrics_from_name_value_rows_and_from_typed_columns(custom: str) -> None:
     source = make(
         custom,

@@ -81,6 +81,7 @@ def _html_view(view: AlertView) -> str:
         parts.append(f"<p>Error: {esc(view.error)}</p>")
     for title, items in (
         ("Reasons", view.reasons),
+        ("Not judged", view.not_judged),
         ("Top drifted features", [feature_text(f) for f in view.features]),
         ("Recommendations", view.recommendations),
     ):

@@ -107,6 +107,7 @@ def _single_blocks(view: AlertView) -> list[dict[str, Any]]:
     blocks = [_header(f"{view.emoji} {view.headline} · {view.severity}"), _section(lines)]
     for title, items in (
         ("Reasons", view.reasons),
+        ("Not judged", view.not_judged),
         ("Top drifted features", [feature_text(f) for f in view.features]),
         ("Recommendations", view.recommendations),
     ):
@@ -122,6 +123,7 @@ def _single_blocks(view: AlertView) -> list[dict[str, Any]]:
 def _group_item(view: AlertView) -> dict[str, Any]:
     lines = [escape(summary_line(view))]
     lines += [f"• {escape(reason)}" for reason in view.reasons[:3]]
+    lines += [f"• {escape(note)}" for note in view.not_judged[:3]]
     if view.features:
         lines.append("Drifted: " + escape(", ".join(feature_text(f) for f in view.features[:3])))
     if view.error:

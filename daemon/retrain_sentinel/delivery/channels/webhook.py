@@ -8,11 +8,14 @@ Body (``schema`` versioned; keys are added, never renamed)::
 
     {"schema": "retrain-sentinel.notification/1", "id": "...", "idempotency_key": "...",
      "channel": "retrain", "severity": "critical", "sent_at": "2026-...Z", "models": ["churn"],
-     "notifications": [{"id", "model", "model_version", "transition", "severity", "reason",
-                        "created_at", "fired_triggers", "recommendations", "report", "error",
-                        "link", "metadata"}],
+     "notifications": [{"id", "model", "model_version", "transition", "status", "severity",
+                        "reason", "created_at", "fired_triggers", "not_judged", "recommendations",
+                        "report", "error", "link", "metadata"}],
      ...and, when the message holds one notification, that notification's keys at the top level}
 
+``status`` is the verdict in one word as ``check`` prints it (``triggered``, ``ok``, ``undecided``, or
+``error`` when there is no report), so a receiver never has to read ``triggered: false`` as healthy;
+``not_judged`` names the triggers that could not decide or were skipped, each with why.
 ``report`` is the report's ``to_dict()`` (non-finite numbers as ``"inf"`` / ``"nan"``), ``model`` the
 watch's configured name.
 """
@@ -36,6 +39,7 @@ from retrain_sentinel.delivery.channels.http import classify_answer, post
 from retrain_sentinel.delivery.settings import check_http_url
 from retrain_sentinel.delivery.signature import SIGNATURE_HEADER, sign, verify_signature
 from retrain_sentinel.errors import DeliveryError
+from retrain_sentinel.evaluation import outcome_of
 from retrain_sentinel.jsonsafe import dumps, jsonable
 from retrain_sentinel.redaction import redact_url
 
@@ -50,10 +54,12 @@ def _notification(notification: Notification, link_template: str | None) -> dict
         "model": notification.watch,
         "model_version": notification.model_version,
         "transition": notification.kind,
+        "status": outcome_of(notification.report) if notification.report is not None else "error",
         "severity": notification.severity,
         "reason": notification.reason,
         "created_at": notification.created_at.isoformat(),
         "fired_triggers": notification.fired_triggers,
+        "not_judged": notification.report.notes if notification.report is not None else [],
         "recommendations": notification.recommendations,
         "report": jsonable(notification.report.to_dict()) if notification.report is not None else None,
         "error": notification.error,

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from retrain_sentinel.errors import SourceError
@@ -182,29 +182,56 @@ class ExperimentDbSource:
         return grouped
 
     def _read_runs(self, watches: Sequence[WatchQuery]) -> dict[str, Run | str]:
-        """The chosen run per watch, or why there is none."""
+        """The chosen run per watch, or why there is none.
+
+        Only the columns the batch needs are read: ``task_name`` came late to the original schema,
+        so it is selected only when a watch picks its run by task, and then looked up first — an
+        older database fails those watches alone, each told which column it lacks."""
         selectors = {w.watch: w.current_run for w in watches if w.current_run is not None}
-        globs = {s.name for s in selectors.values() if isinstance(s, NamedRun)}
-        tasks = sorted({s.task for s in selectors.values() if isinstance(s, TaskRun)})
+        if not selectors:
+            return {}
+        missing: dict[str, Run | str] = {}
         ids: list[int] = []
         for selector in selectors.values():
             if isinstance(selector, RunId) and (number := run_number(selector)) is not None:
                 ids.append(number)
-        runs: list[Run] = []
-        if selectors and (globs or tasks or ids):
-            columns = "SELECT run_id, run_name, task_name, created_at FROM runs"
-            lists = ListParam(self._experiments.dialect.name)
-            with self._experiments.connect() as connection:
-                if globs:
-                    rows = connection.execute(text(columns)).all()
-                else:
-                    sql = f"{columns} WHERE {lists.clause('run_id', 'ids')} OR {lists.clause('task_name', 'tasks')}"
-                    rows = connection.execute(
-                        lists.statement(sql, "ids", "tasks"),
-                        {"ids": lists.value(sorted(set(ids))), "tasks": lists.value(tasks)},
-                    ).all()
+        lists = ListParam(self._experiments.dialect.name)
+        with self._experiments.connect() as connection:
+            if any(isinstance(s, TaskRun) for s in selectors.values()) and not self._runs_have_task_name(
+                connection
+            ):
+                for watch, selector in list(selectors.items()):
+                    if isinstance(selector, TaskRun):
+                        missing[watch] = (
+                            f"watch {watch!r} selects its run by task (current_run {{task: {selector.task!r}}}), "
+                            "but the experiment database's runs table has no task_name column "
+                            "(written before the column was added); select the run by name or run_id"
+                        )
+                        del selectors[watch]
+            globs = {s.name for s in selectors.values() if isinstance(s, NamedRun)}
+            tasks = sorted({s.task for s in selectors.values() if isinstance(s, TaskRun)})
+            columns = f"SELECT run_id, run_name, {'task_name' if tasks else 'NULL'}, created_at FROM runs"
+            rows: Sequence[Any] = ()
+            if globs:
+                rows = connection.execute(text(columns)).all()
+            elif tasks:
+                sql = f"{columns} WHERE {lists.clause('run_id', 'ids')} OR {lists.clause('task_name', 'tasks')}"
+                rows = connection.execute(
+                    lists.statement(sql, "ids", "tasks"),
+                    {"ids": lists.value(sorted(set(ids))), "tasks": lists.value(tasks)},
+                ).all()
+            elif ids:
+                sql = f"{columns} WHERE {lists.clause('run_id', 'ids')}"
+                rows = connection.execute(
+                    lists.statement(sql, "ids"), {"ids": lists.value(sorted(set(ids)))}
+                ).all()
             runs = [self._run(int(r[0]), r[1], r[2], r[3]) for r in rows]
-        return choose_runs(selectors, runs)
+        return choose_runs(selectors, runs) | missing
+
+    @staticmethod
+    def _runs_have_task_name(connection: Connection) -> bool:
+        """Whether ``runs`` has ``task_name`` (asked once per read, only when a watch needs it)."""
+        return any(column["name"] == "task_name" for column in inspect(connection).get_columns("runs"))
 
     def _run(self, run_id: int, name: Any, task: Any, created_at: Any) -> Run:
         """A ``runs`` row with its ``created_at`` read as UTC, or the reason it could not be."""
@@ -260,7 +287,7 @@ class ExperimentDbSource:
                 run.run_id
                 for w in watches
                 if w.counts is not None
-                and any(isinstance(c, MetadataCount) for c in (w.counts.current, w.counts.new))
+                and any(isinstance(c, MetadataCount) for c in (w.counts.current, w.counts.new, w.counts.window))
                 and isinstance(run := run_for.get(w.watch), Run)
             }
         )

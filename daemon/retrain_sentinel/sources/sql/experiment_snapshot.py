@@ -57,7 +57,7 @@ def build_snapshot(
         split_metrics(current_raw, aliases) if current_raw is not None else (None, None)
     )
     last_trained_at = to_utc(version.created_at, zone, f"created_at of {version.row}")
-    baseline_count, current_count, new_count = _counts(
+    baseline_count, current_count, new_count, window_count = _counts(
         watch,
         version,
         baseline_metrics=baseline_raw,
@@ -74,6 +74,7 @@ def build_snapshot(
         baseline_count=baseline_count,
         current_count=current_count,
         new_count=new_count,
+        window_count=window_count,
         observed_at=observed_at,
         provenance=_provenance(source, watch, baseline, run),
     )
@@ -124,16 +125,17 @@ def _counts(
     run_metrics: Mapping[str, float] | None,
     configs: Mapping[int, Any],
     aliases: Mapping[str, str],
-) -> tuple[float | None, float | None, float | None]:
-    """The ``baseline``, ``current`` and ``new`` counts the watch asks for, read in that order."""
+) -> tuple[float | None, float | None, float | None, float | None]:
+    """The ``baseline``, ``current``, ``new`` and ``window`` counts the watch asks for, read in that order."""
     counts = watch.counts
     if counts is None:
-        return None, None, None
+        return None, None, None, None
     config = configs.get(run.run_id) if run is not None else None
     return (
         _baseline_count(counts.baseline, watch, version, baseline_metrics, aliases),
         _run_count(counts.current, run, run_metrics, config, aliases),
         _run_count(counts.new, run, run_metrics, config, aliases),
+        _run_count(counts.window, run, run_metrics, config, aliases),
     )
 
 

@@ -41,7 +41,7 @@ from retrain_sentinel.sources.settings import SqlQueriesSettings
 from retrain_sentinel.sources.sql.engine import describe_db_error, open_read_only, retry_db
 from retrain_sentinel.sources.sql.times import to_utc
 
-__all__ = ["SNAPSHOT_COLUMNS", "QueriesSource"]
+__all__ = ["SNAPSHOT_COLUMNS", "QueriesSource", "QueryProbe", "dry_run_queries"]
 
 # The same pattern SQLAlchemy's text() uses to find bind parameters.
 _PARAM = re.compile(r"(?<![:\w\x5c]):(\w+)(?!:)")
@@ -50,7 +50,7 @@ _BATCH_CHUNK = 5000
 """Values per ``:models`` statement: one statement for any batch up to this size."""
 
 _TIMES = ("last_trained_at", "observed_at")
-_COUNTS = ("baseline_count", "current_count", "new_count")
+_COUNTS = ("baseline_count", "current_count", "new_count", "window_count")
 _IDS = ("model_version", "baseline_run_id", "current_run_id")
 SNAPSHOT_COLUMNS = frozenset({"model", *_TIMES, *_COUNTS, *_IDS})
 _METRIC_ROLES = ("current_metrics", "baseline_metrics", "drift_metrics")
@@ -298,6 +298,7 @@ class QueriesSource:
             baseline_count=counts.get("baseline_count"),
             current_count=counts.get("current_count"),
             new_count=counts.get("new_count"),
+            window_count=counts.get("window_count"),
             provenance=Provenance(
                 source=self.name,
                 registry_model=watch.registry_model,
@@ -312,3 +313,75 @@ class QueriesSource:
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+# --- validate --connect -------------------------------------------------------------------------
+
+_PROBE_ROWS = 1000
+"""Rows fetched per query by a dry run: enough to see the metric names, never a whole table."""
+
+
+@dataclass(frozen=True)
+class QueryProbe:
+    """What one configured query did once: the error that ``check`` would meet, or the metric names
+    its rows carry (the ``name`` values, or the columns of the wide shape) and how many rows came."""
+
+    role: str
+    error: str | None = None
+    rows: int = 0
+    names: frozenset[str] = frozenset()
+    bound_model: str | None = None
+
+
+def dry_run_queries(source: QueriesSource, models: Sequence[str], now: datetime) -> list[QueryProbe]:
+    """Run every configured query once, so a wrong table or column shows in ``validate --connect``
+    rather than at the first ``check``; every query is tried, each failure named by its role.
+
+    ``:model`` binds the first of ``models`` (the watched models' names, harmless values), ``:models``
+    all of them, ``:since``/``:until`` the source's window ending ``now``. Each runs inside a
+    transaction that is rolled back, on the read-only connection, and at most ``_PROBE_ROWS`` rows
+    are fetched. A database that cannot be reached raises ``SourceError``.
+    """
+    since, until = now - source.settings.window, now
+    probes: list[QueryProbe] = []
+    try:
+        connection = source._engine.connect()
+    except SQLAlchemyError as exc:
+        cause = describe_db_error(exc, what="database", url=source.settings.url, redact=source._redact)
+        raise SourceError(source.name, None, cause) from exc
+    with connection:
+        for query in source._queries:
+            statement = text(query.sql)
+            params: dict[str, Any] = {}
+            bound = None
+            if "models" in query.params:
+                statement = statement.bindparams(bindparam("models", expanding=True))
+                params["models"] = list(models) or [""]
+            if "model" in query.params:
+                bound = models[0] if models else ""
+                params["model"] = bound
+            if "since" in query.params:
+                params["since"] = source._bound_time(since)
+            if "until" in query.params:
+                params["until"] = source._bound_time(until)
+            transaction = connection.begin()
+            try:
+                result = connection.execute(statement, params)
+                keys = [str(c) for c in result.keys()]  # noqa: SIM118 - a Result, not a dict
+                rows = list(result.fetchmany(_PROBE_ROWS))
+                result.close()
+            except SQLAlchemyError as exc:
+                what = f"query {query.role!r}"
+                cause = describe_db_error(exc, what=what, url=source.settings.url, redact=source._redact)
+                probes.append(QueryProbe(query.role, error=cause, bound_model=bound))
+                continue
+            finally:
+                transaction.rollback()
+            lowered = [k.lower() for k in keys]
+            if "name" in lowered and "value" in lowered:
+                at = lowered.index("name")
+                names = frozenset(str(row[at]) for row in rows if row[at] is not None)
+            else:  # the wide shape: a metric column keeps the user's spelling, as in ``_collect``
+                names = frozenset(k for k in keys if k.lower() != "model")
+            probes.append(QueryProbe(query.role, rows=len(rows), names=names, bound_model=bound))
+    return probes
