@@ -17,6 +17,7 @@ from retrain_sentinel.snapshot import Snapshot
 from retrain_sentinel.triggers.policy import build_policy
 from retrain_sentinel.triggers.presets import PRESETS, preset_policy_yaml
 from settings_keys import config_keys
+from warehouse import build_warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "config" / "sentinel.example.yaml"
@@ -110,23 +111,8 @@ def test_the_examples_warehouse_queries_feed_the_drift_trigger(
     `js_divergence`, so the drift trigger found no input and a model with JS 0.27 was not flagged
     (`check` said ok). Its queries, run by `check` against the tables they name, now flag it."""
     import json
-    import sqlite3
-
     queries = yaml.safe_load(EXAMPLE.read_text())["sources"]["warehouse"]["queries"]
-    database = tmp_path / "warehouse.db"
-    with sqlite3.connect(database) as db:
-        db.executescript(
-            """
-            CREATE TABLE daily_metrics (model TEXT, day TEXT, metric TEXT, value REAL);
-            CREATE TABLE baseline_metrics (model TEXT, metric TEXT, value REAL);
-            CREATE TABLE drift (model TEXT, day TEXT, feature TEXT, js REAL);
-            CREATE TABLE deployments (model TEXT, trained_at TEXT, version TEXT);
-            INSERT INTO daily_metrics VALUES ('ranking', '2999-01-01', 'ndcg', 0.80);
-            INSERT INTO baseline_metrics VALUES ('ranking', 'ndcg', 0.80);
-            INSERT INTO drift VALUES ('ranking', '2999-01-01', 'age', 0.27), ('ranking', '2999-01-01', 'amount', 0.05);
-            INSERT INTO deployments VALUES ('ranking', datetime('now', '-1 day'), 'v7');
-            """
-        )
+    database = build_warehouse(tmp_path / "warehouse.db")
     config = tmp_path / "sentinel.yaml"
     config.write_text(
         yaml.safe_dump(

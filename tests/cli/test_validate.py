@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from warehouse import build_warehouse
+
 from .conftest import DEGRADED, DRIFTING, Run
 
 Mutation = Callable[[dict[str, Any]], None]
@@ -829,22 +831,7 @@ MAX_JS_DRIFT = "SELECT 'js_divergence' AS name, MAX(js) AS value FROM drift WHER
 def warehouse_config(tmp_path: Path, write_config: Callable[[Any], Path], **queries: str) -> Path:
     """A `kind: sql` source with `queries:` over a real SQLite warehouse: model `ranking`, two
     features' JS distances (0.27 and 0.05)."""
-    import sqlite3
-
-    database = tmp_path / "warehouse.db"
-    with sqlite3.connect(database) as db:
-        db.executescript(
-            """
-            CREATE TABLE daily_metrics (model TEXT, day TEXT, metric TEXT, value REAL);
-            CREATE TABLE baseline_metrics (model TEXT, metric TEXT, value REAL);
-            CREATE TABLE drift (model TEXT, day TEXT, feature TEXT, js REAL);
-            CREATE TABLE deployments (model TEXT, trained_at TEXT, version TEXT);
-            INSERT INTO daily_metrics VALUES ('ranking', '2999-01-01', 'ndcg', 0.80);
-            INSERT INTO baseline_metrics VALUES ('ranking', 'ndcg', 0.80);
-            INSERT INTO drift VALUES ('ranking', '2999-01-01', 'age', 0.27), ('ranking', '2999-01-01', 'amount', 0.05);
-            INSERT INTO deployments VALUES ('ranking', datetime('now', '-1 day'), 'v7');
-            """
-        )
+    database = build_warehouse(tmp_path / "warehouse.db")
     chosen = {
         "current_metrics": "SELECT metric AS name, value FROM daily_metrics WHERE model = :model AND day >= :since",
         "baseline_metrics": "SELECT metric AS name, value FROM baseline_metrics WHERE model = :model",
